@@ -1,0 +1,4 @@
+"""Local simulators of HubSpot, Qonto and Stripe (development, demo and tests only).
+
+Production code never imports this package.
+"""
