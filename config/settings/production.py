@@ -1,0 +1,38 @@
+"""Production: every secret comes from the environment, with no default on purpose.
+
+A missing variable stops the process at boot (ImproperlyConfigured) instead of failing on the
+first invoice.
+"""
+
+from config.settings.base import *  # noqa: F403
+from config.settings.base import LOGGING, PUBLIC_BASE_URL, env
+
+DEBUG = False
+SECRET_KEY = env("SECRET_KEY")
+FIELD_ENCRYPTION_KEY = env.list("FIELD_ENCRYPTION_KEY")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
+DATABASES = {"default": env.db("DATABASE_URL")}
+DATABASES["default"]["ATOMIC_REQUESTS"] = False
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+# Behind a TLS-terminating proxy (Heroku, Scalingo, Clever Cloud…): trust its scheme header.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]  # platform probes speak plain HTTP
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = True
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+CSRF_TRUSTED_ORIGINS = [PUBLIC_BASE_URL]
+
+LOG_JSON = env.bool("LOG_JSON", default=True)
+LOGGING["handlers"]["console"]["formatter"] = "json" if LOG_JSON else "text"  # type: ignore[index]
+
+# Several web and worker processes on several machines: the broker, locks, rate limiters and the
+# cache must be shared, so Redis is required in production.
+REDIS_URL = env("REDIS_URL")
+CELERY_BROKER_URL = REDIS_URL
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}

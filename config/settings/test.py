@@ -1,0 +1,30 @@
+"""pytest: PostgreSQL and Redis for real (DATABASE_URL / REDIS_URL from the Makefile or CI).
+
+Tasks run eagerly unless a test starts a real worker (tests/test_celery_worker.py).
+"""
+
+from config.settings.local import *  # noqa: F403
+from config.settings.local import env
+
+DEBUG = False
+SECRET_KEY = "test-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz"  # noqa: S105
+FIELD_ENCRYPTION_KEY = ["dGVzdC1vbmx5LWZpZWxkLWtleS0wMTIzNDU2Nzg5YWI="]
+DATABASES = {"default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/qonto_connector")}
+DATABASES["default"]["ATOMIC_REQUESTS"] = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast user fixtures
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
+CELERY_TASK_EAGER_PROPAGATES = True
+# Redis for real when REDIS_URL is set (CI, make test): locks and rate limiters behave as in
+# production. A worker process started by a test shares the prefix through CACHE_KEY_PREFIX.
+CACHES = {
+    "default": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": env("REDIS_URL"),
+            "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="test"),
+        }
+        if env("REDIS_URL", default="")
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+LANGUAGE_CODE = "fr"

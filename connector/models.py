@@ -1,0 +1,268 @@
+"""The core records: tenants, their Qonto connection, deals, invoices and sync runs.
+
+Every tenant-owned row carries ``tenant`` and every unique constraint includes it, so one
+tenant's data cannot collide with, or leak into, another's.
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from encrypted_model_fields.fields import EncryptedCharField
+
+
+class BaseModel(models.Model):
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class Tenant(BaseModel):
+    """One HubSpot account (portal) that installed the app."""
+
+    class Status(models.TextChoices):
+        INSTALLED = "installed", _("Installé")
+        UNINSTALLED = "uninstalled", _("Désinstallé")
+        SUSPENDED = "suspended", _("Suspendu")
+
+    portal_id = models.PositiveBigIntegerField(unique=True, help_text=_("HubSpot hub_id of the account."))
+    name = models.CharField(max_length=255, blank=True)
+    hub_domain = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.INSTALLED, db_index=True)
+    status_reason = models.TextField(
+        blank=True, help_text=_("Why the status last changed (shown to support).")
+    )
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    # Invoicing settings.
+    payment_terms_days = models.PositiveSmallIntegerField(
+        default=30,
+        validators=[MaxValueValidator(365)],
+        help_text=_("Due date = issue date + this many days."),
+    )
+    siret_property = models.CharField(
+        max_length=100,
+        default="qonto_siret",
+        help_text=_("Name of the HubSpot company property holding the SIRET."),
+    )
+    allow_siren = models.BooleanField(
+        default=False, help_text=_("Accept a 9-digit SIREN as the client's tax id when no SIRET is given.")
+    )
+    # Status sync.
+    sync_cursor = models.DateTimeField(
+        null=True, blank=True, help_text=_("Highest Qonto updated_at applied by the status sync.")
+    )
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name or 'Portal'} ({self.portal_id})"
+
+
+class QontoConnection(BaseModel):
+    """A tenant's Qonto organisation and API key. The key is encrypted at rest and never shown."""
+
+    class Environment(models.TextChoices):
+        PRODUCTION = "production", _("Production")
+        SANDBOX = "sandbox", _("Sandbox Qonto")
+
+    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="qonto_connection")
+    environment = models.CharField(max_length=20, choices=Environment.choices, default=Environment.PRODUCTION)
+    organization_slug = models.CharField(max_length=100, help_text=_("Qonto login, e.g. acme-sas-3066."))
+    secret_key = EncryptedCharField(max_length=255)
+    staging_token = EncryptedCharField(max_length=255, blank=True, default="")
+    vat_rate = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("20.00"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+        help_text=_("Default VAT in percent (20 means 20 %)."),
+    )
+    iban = models.CharField(max_length=34, blank=True, help_text=_("Receiving account printed on invoices."))
+    legal_name = models.CharField(max_length=255, blank=True)
+    organization_id = models.CharField(max_length=64, blank=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.organization_slug} ({self.tenant.portal_id})"
+
+    @property
+    def secret_key_hint(self) -> str:
+        """The last four characters only, for display."""
+        return f"…{self.secret_key[-4:]}" if self.secret_key else ""
+
+
+class Deal(BaseModel):
+    """A HubSpot deal we invoiced, and what we last wrote back to it."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="deals")
+    hubspot_deal_id = models.CharField(max_length=32)
+    name = models.CharField(max_length=500, blank=True)
+    amount = models.DecimalField(
+        max_digits=14, decimal_places=2, null=True, blank=True, help_text=_("Deal amount excl. VAT.")
+    )
+    currency = models.CharField(max_length=3, default="EUR")
+    pushed_fingerprint = models.CharField(
+        max_length=64, blank=True, help_text=_("Hash of the properties last written to HubSpot.")
+    )
+    pushed_at = models.DateTimeField(null=True, blank=True)
+    hubspot_deleted_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("Set when HubSpot says the deal no longer exists; syncing stops.")
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "hubspot_deal_id"], name="deal_unique_per_tenant")
+        ]
+
+    def __str__(self) -> str:
+        return f"Deal {self.hubspot_deal_id}"
+
+
+class QontoClientLink(BaseModel):
+    """Which Qonto client a HubSpot company became, so it is found again without a search."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="qonto_clients")
+    hubspot_company_id = models.CharField(max_length=32)
+    qonto_client_id = models.CharField(max_length=64)
+    tax_id = models.CharField(max_length=30, blank=True)
+    fingerprint = models.CharField(max_length=64, blank=True, help_text=_("Hash of the billing data sent."))
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "hubspot_company_id"], name="qonto_client_unique_per_company"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Company {self.hubspot_company_id} → client {self.qonto_client_id}"
+
+
+class Invoice(BaseModel):
+    """One invoice we create in Qonto for a deal (several per deal are normal).
+
+    The state machine only moves forward: PENDING → CREATING → DRAFT (or FAILED); then the status
+    sync follows Qonto (DRAFT → UNPAID → PAID, CANCELED, DELETED).
+    """
+
+    class Kind(models.TextChoices):
+        FULL = "full", _("Facture complète")
+        DEPOSIT = "deposit", _("Acompte")
+        BALANCE = "balance", _("Solde")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("En attente")
+        CREATING = "creating", _("En cours de création")
+        DRAFT = "draft", _("Brouillon")
+        UNPAID = "unpaid", _("À payer")
+        PAID = "paid", _("Payée")
+        CANCELED = "canceled", _("Annulée")
+        DELETED = "deleted", _("Brouillon supprimé")
+        FAILED = "failed", _("Échec")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="invoices")
+    deal = models.ForeignKey(Deal, on_delete=models.PROTECT, related_name="invoices")
+    hubspot_deal_id = models.CharField(max_length=32, db_index=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    percentage = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
+    idempotency_key = models.CharField(max_length=80, help_text=_("Made by the card per click."))
+    reference = models.CharField(
+        max_length=120, help_text=_("Marker sent as purchase_order, used to find the invoice in Qonto again.")
+    )
+    # What we asked Qonto for, and what Qonto answered.
+    # NULL (not "") until Qonto answers, so the partial unique constraint ignores pending rows.
+    qonto_invoice_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
+    qonto_client_id = models.CharField(max_length=64, blank=True)
+    number = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001 - null until finalized
+    issue_date = models.DateField(null=True, blank=True)
+    due_date = models.DateField(null=True, blank=True)
+    currency = models.CharField(max_length=3, default="EUR")
+    subtotal_amount = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+    vat_amount = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+    total_amount = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+    paid_at = models.DateTimeField(null=True, blank=True)
+    finalized_at = models.DateTimeField(null=True, blank=True)
+    qonto_url = models.URLField(max_length=500, blank=True)
+    qonto_updated_at = models.DateTimeField(null=True, blank=True)
+    payload = models.JSONField(default=dict, blank=True, help_text=_("The body sent to Qonto."))
+    deducted = models.JSONField(
+        default=list, blank=True, help_text=_("For a balance: the invoices it deducts (id, number, amount).")
+    )
+    # Failure, if any.
+    error_code = models.CharField(max_length=64, blank=True)
+    error_message = models.TextField(blank=True)
+    error_retryable = models.BooleanField(default=False)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    submitted_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("When the create call was last sent.")
+    )
+    hubspot_written_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "idempotency_key"], name="invoice_unique_idempotency_key"
+            ),
+            models.UniqueConstraint(
+                fields=["tenant", "qonto_invoice_id"],
+                condition=Q(qonto_invoice_id__isnull=False),
+                name="invoice_unique_qonto_id",
+            ),
+            # At most one live "full" invoice per deal: two clicks cannot both create one.
+            models.UniqueConstraint(
+                fields=["tenant", "hubspot_deal_id"],
+                condition=Q(kind="full") & ~Q(status__in=["canceled", "deleted", "failed"]),
+                name="invoice_one_live_full_per_deal",
+            ),
+            models.CheckConstraint(
+                condition=Q(percentage__isnull=True) | (Q(percentage__gt=0) & Q(percentage__lt=100)),
+                name="invoice_percentage_range",
+            ),
+        ]
+        indexes = [models.Index(fields=["tenant", "qonto_updated_at"], name="invoice_tenant_qonto_upd")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.number or self.id}"
+
+
+class SyncRun(BaseModel):
+    """One run of the Qonto → HubSpot status sync for one tenant."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", _("En cours")
+        SUCCEEDED = "succeeded", _("Réussie")
+        FAILED = "failed", _("Échec")
+        SKIPPED = "skipped", _("Ignorée")
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="sync_runs")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING, db_index=True)
+    full = models.BooleanField(default=False)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    cursor_from = models.DateTimeField(null=True, blank=True)
+    cursor_to = models.DateTimeField(null=True, blank=True)
+    invoices_seen = models.PositiveIntegerField(default=0)
+    invoices_changed = models.PositiveIntegerField(default=0)
+    deals_written = models.PositiveIntegerField(default=0)
+    qonto_calls = models.PositiveIntegerField(default=0)
+    hubspot_calls = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"Sync {self.tenant_id} {self.started_at:%Y-%m-%d %H:%M} {self.status}"

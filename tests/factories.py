@@ -1,0 +1,47 @@
+"""factory_boy factories shared by the test suite."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import factory
+from django.utils import timezone
+
+from connector.models import QontoConnection, Tenant
+from hubspot_app.models import HubSpotInstallation
+
+
+class TenantFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Tenant
+
+    portal_id = factory.Sequence(lambda n: 10_000_000 + n)
+    name = factory.Sequence(lambda n: f"Portail {n}")
+    hub_domain = factory.LazyAttribute(lambda o: f"portal-{o.portal_id}.hubspot.com")
+
+
+class QontoConnectionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = QontoConnection
+
+    tenant = factory.SubFactory(TenantFactory)
+    organization_slug = factory.Sequence(lambda n: f"org-{n}-4242")
+    secret_key = factory.Sequence(lambda n: f"qsk_test_secret_{n:08d}")
+    vat_rate = Decimal("20.00")
+    iban = "FR7616798000010000005663951"
+    legal_name = "Agence Démo SAS"
+    verified_at = factory.LazyFunction(timezone.now)
+
+
+class HubSpotInstallationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = HubSpotInstallation
+
+    tenant = factory.SubFactory(TenantFactory)
+    access_token = factory.Sequence(lambda n: f"access-token-{n:06d}-abcdefghijklmnop")
+    refresh_token = factory.Sequence(lambda n: f"na1-{n:04d}-aaaa-bbbb-cccc-dddddddddddd")
+    expires_at = factory.LazyFunction(lambda: timezone.now() + timedelta(minutes=30))
+    scopes = factory.LazyFunction(lambda: ["oauth", "crm.objects.deals.read"])
+    installer_email = "admin@example.fr"
+    installed_at = factory.LazyFunction(timezone.now)
