@@ -61,7 +61,7 @@ def main() -> int:
     procs: dict[str, subprocess.Popen[bytes]] = {}
     try:
         for name, cmd in commands.items():
-            procs[name] = subprocess.Popen(cmd, cwd=ROOT, env=env)  # noqa: S603 - our own commands
+            procs[name] = subprocess.Popen(cmd, cwd=ROOT, env=env)
             if name == "sandbox" and not _wait_http(f"{sandbox_url}/_sim"):
                 print("The sandbox did not start; is port", SANDBOX_PORT, "free?", file=sys.stderr)
                 return 1

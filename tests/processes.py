@@ -20,7 +20,9 @@ def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ)
     db = connection.settings_dict
     # The worker must use the *test* database pytest-django created, not the configured one.
-    env["DATABASE_URL"] = f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    env["DATABASE_URL"] = (
+        f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    )
     env["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
     env["CELERY_TASK_ALWAYS_EAGER"] = "false"
     env["CACHE_KEY_PREFIX"] = settings.CACHES["default"].get("KEY_PREFIX", "test")

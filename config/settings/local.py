@@ -9,7 +9,9 @@ from config.settings.base import env
 DEBUG = env.bool("DEBUG", default=True)
 SECRET_KEY = env("SECRET_KEY", default="local-dev-only-not-secret-6b0d7c1e2f3a4b5c6d7e8f90")
 # A fixed Fernet key for the local SQLite file only (never use it elsewhere).
-FIELD_ENCRYPTION_KEY = env.list("FIELD_ENCRYPTION_KEY", default=["c2FuZGJveC1sb2NhbC1rZXktMDEyMzQ1Njc4OWFiY2Q="])
+FIELD_ENCRYPTION_KEY = env.list(
+    "FIELD_ENCRYPTION_KEY", default=["c2FuZGJveC1sb2NhbC1rZXktMDEyMzQ1Njc4OWFiY2Q="]
+)
 
 SANDBOX_BASE = env("SANDBOX_BASE", default="http://127.0.0.1:8010").rstrip("/")
 HUBSPOT_CLIENT_ID = env("HUBSPOT_CLIENT_ID", default="sandbox-client-id")

@@ -6,35 +6,56 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('connector', '0001_initial'),
+        ("connector", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='HubSpotInstallation',
+            name="HubSpotInstallation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('access_token', encrypted_model_fields.fields.EncryptedTextField(blank=True, default='')),
-                ('refresh_token', encrypted_model_fields.fields.EncryptedTextField(blank=True, default='')),
-                ('expires_at', models.DateTimeField(blank=True, help_text='When the access token expires.', null=True)),
-                ('scopes', models.JSONField(blank=True, default=list)),
-                ('installer_user_id', models.BigIntegerField(blank=True, null=True)),
-                ('installer_email', models.EmailField(blank=True, max_length=254)),
-                ('hub_domain', models.CharField(blank=True, max_length=255)),
-                ('installed_at', models.DateTimeField(blank=True, null=True)),
-                ('uninstalled_at', models.DateTimeField(blank=True, null=True)),
-                ('uninstall_reason', models.TextField(blank=True)),
-                ('setup_completed_at', models.DateTimeField(blank=True, help_text='When our deal properties were last ensured in HubSpot.', null=True)),
-                ('tenant', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='hubspot_installation', to='connector.tenant')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("access_token", encrypted_model_fields.fields.EncryptedTextField(blank=True, default="")),
+                ("refresh_token", encrypted_model_fields.fields.EncryptedTextField(blank=True, default="")),
+                (
+                    "expires_at",
+                    models.DateTimeField(blank=True, help_text="When the access token expires.", null=True),
+                ),
+                ("scopes", models.JSONField(blank=True, default=list)),
+                ("installer_user_id", models.BigIntegerField(blank=True, null=True)),
+                ("installer_email", models.EmailField(blank=True, max_length=254)),
+                ("hub_domain", models.CharField(blank=True, max_length=255)),
+                ("installed_at", models.DateTimeField(blank=True, null=True)),
+                ("uninstalled_at", models.DateTimeField(blank=True, null=True)),
+                ("uninstall_reason", models.TextField(blank=True)),
+                (
+                    "setup_completed_at",
+                    models.DateTimeField(
+                        blank=True,
+                        help_text="When our deal properties were last ensured in HubSpot.",
+                        null=True,
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="hubspot_installation",
+                        to="connector.tenant",
+                    ),
+                ),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
     ]

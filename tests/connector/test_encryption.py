@@ -28,7 +28,9 @@ def test_qonto_secret_key_is_not_stored_in_plaintext() -> None:
 
 @pytest.mark.django_db
 def test_hubspot_tokens_are_not_stored_in_plaintext() -> None:
-    inst = HubSpotInstallationFactory(access_token="CNa_access_token_value", refresh_token="na1-refresh-value-xyz")
+    inst = HubSpotInstallationFactory(
+        access_token="CNa_access_token_value", refresh_token="na1-refresh-value-xyz"
+    )
     assert "CNa_access_token_value" not in _raw("hubspot_app_hubspotinstallation", "access_token", inst.pk)
     assert "na1-refresh-value-xyz" not in _raw("hubspot_app_hubspotinstallation", "refresh_token", inst.pk)
     fresh = HubSpotInstallation.objects.get(pk=inst.pk)

@@ -52,7 +52,11 @@ def test_sensitive_extra_fields_are_masked() -> None:
     record = _record(
         "token refreshed",
         access_token="abcdef-very-secret",
-        context={"refresh_token": "na1-zzzz", "portal": 42, "headers": {"Authorization": "Bearer xyz12345678"}},
+        context={
+            "refresh_token": "na1-zzzz",
+            "portal": 42,
+            "headers": {"Authorization": "Bearer xyz12345678"},
+        },
         portal_id=42,
     )
     assert record.access_token == MASK  # type: ignore[attr-defined]
