@@ -369,8 +369,9 @@ class Provider:
         self.clock = sandbox.clock
         self.ids = sandbox.ids
         self.lock = threading.RLock()
-        self.url_map = Map(list(self.rules), strict_slashes=False)
-        self.control_map = Map(list(self.control_rules), strict_slashes=False)
+        # Unbound copies: a Rule binds to one Map, and a process may run several sandboxes.
+        self.url_map = Map([r.empty() for r in self.rules], strict_slashes=False)
+        self.control_map = Map([r.empty() for r in self.control_rules], strict_slashes=False)
 
     # --- hooks for subclasses -------------------------------------------------------------
     def reset(self) -> None:

@@ -172,6 +172,9 @@ def _drop(environ: dict[str, Any]) -> None:
         return
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        # close() alone keeps the fd open while the handler's rfile/wfile still reference it, and
+        # werkzeug then answers 500 on it; shutdown() really ends the connection.
+        sock.shutdown(socket.SHUT_RDWR)
         sock.close()
     except OSError:
         pass
