@@ -1,0 +1,644 @@
+"""HTML of the HubSpot web-app simulator: consent page, index, deal page with our card.
+
+``render`` fills ``{{name}}`` placeholders: values are HTML-escaped unless the name ends in
+``_html`` (fragments the caller already built from escaped pieces). The card script builds its DOM
+with ``textContent`` only: nothing coming from our backend or from HubSpot data is parsed as HTML.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from typing import Any
+
+HEADER_HTML = '<div class="brand">Hub<span>S</span>pot <span class="muted">simulateur</span></div>'
+_PLACEHOLDER = re.compile(r"\{\{([a-z_]+)\}\}")
+
+
+def render(template: str, **values: Any) -> str:
+    values.setdefault("header_html", HEADER_HTML)
+
+    def sub(match: re.Match[str]) -> str:
+        key = match.group(1)
+        value = values[key]
+        return str(value) if key.endswith("_html") else html.escape(str(value))
+
+    return _PLACEHOLDER.sub(sub, template)
+
+
+def json_for_script(data: Any) -> str:
+    """JSON safe inside ``<script type="application/json">`` (no ``</script>`` break-out)."""
+    text = json.dumps(data, ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+BASE_CSS = """
+:root { --ink: #33475b; --muted: #7c98b6; --line: #dfe3eb; --bg: #f5f8fa; --accent: #ff7a59;
+        --ok: #00a38d; --ok-bg: #e5f8f6; --err: #d94c53; --err-bg: #fde8e9; --warn: #b36b00;
+        --warn-bg: #fef6e7; --info-bg: #e5f5f8; }
+* { box-sizing: border-box; }
+body { margin: 0; font: 14px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
+       color: var(--ink); background: var(--bg); }
+a { color: #0091ae; }
+header.top { background: #2d3e50; color: #fff; padding: 10px 24px; display: flex; gap: 16px;
+             align-items: center; }
+header.top .brand { font-weight: 700; letter-spacing: .02em; }
+header.top .brand span { color: var(--accent); }
+header.top .muted { color: #cbd6e2; }
+.muted { color: var(--muted); }
+.panel { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: 16px 20px;
+         margin: 0 0 16px; }
+h1 { font-size: 22px; margin: 0 0 4px; }
+h2 { font-size: 16px; margin: 0 0 12px; }
+h3 { font-size: 14px; margin: 16px 0 8px; text-transform: uppercase; letter-spacing: .04em;
+     color: var(--muted); }
+button, .button { font: inherit; border-radius: 4px; padding: 7px 14px; cursor: pointer;
+                  border: 1px solid var(--accent); background: var(--accent); color: #fff; }
+button.secondary { background: #fff; color: var(--ink); border-color: #cbd6e2; }
+button:disabled { opacity: .45; cursor: not-allowed; }
+code { background: var(--bg); padding: 1px 4px; border-radius: 3px; font-size: 12px; }
+"""
+
+ERROR_PAGE = (
+    """<!doctype html>
+<html lang="fr"><head><meta charset="utf-8"><title>Erreur — HubSpot (simulateur)</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,">
+<style>"""
+    + BASE_CSS
+    + """ main { max-width: 560px; margin: 48px auto; } </style></head>
+<body><header class="top">{{header_html}}</header>
+<main><div class="panel" role="alert"><h1>Impossible de continuer</h1>
+<p id="error-message">{{message}}</p></div></main></body></html>
+"""
+)
+
+CONSENT_PAGE = (
+    """<!doctype html>
+<html lang="fr"><head><meta charset="utf-8"><title>Installer {{app_name}} — HubSpot (simulateur)</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,">
+<style>"""
+    + BASE_CSS
+    + """
+main { max-width: 600px; margin: 40px auto; }
+.app { display: flex; gap: 14px; align-items: center; margin-bottom: 12px; }
+.logo { width: 48px; height: 48px; border-radius: 10px; background: #1d1d1b; color: #fff; display: grid;
+        place-items: center; font-weight: 700; font-size: 20px; }
+label { display: block; font-weight: 600; margin: 16px 0 6px; }
+select { width: 100%; font: inherit; padding: 8px; border: 1px solid #cbd6e2; border-radius: 4px; }
+ul.scopes { padding-left: 18px; margin: 6px 0 0; }
+ul.scopes li { margin: 4px 0; }
+.optional { color: var(--muted); font-size: 12px; }
+.actions { display: flex; gap: 10px; justify-content: flex-end; margin-top: 24px; }
+</style></head>
+<body><header class="top">{{header_html}}</header>
+<main><form class="panel" method="post" action="{{action}}">
+<div class="app"><div class="logo" aria-hidden="true">Q</div>
+<div><h1>{{app_name}}</h1><div class="muted">demande l'accès à votre compte HubSpot</div></div></div>
+{{hidden_html}}
+<label for="portal">Compte HubSpot</label>
+<select id="portal" name="portal_id">{{portal_options_html}}</select>
+<label>Autorisations demandées</label>
+<ul class="scopes" id="scopes">{{scopes_html}}</ul>
+<p class="muted">En installant l'application, vous autorisez {{app_name}} à accéder à ces données.
+Vous pourrez la désinstaller à tout moment depuis les réglages « Applications connectées ».</p>
+<div class="actions">
+<button type="submit" class="secondary" id="deny-button" name="action" value="deny">Refuser</button>
+<button type="submit" id="install-button" name="action" value="install">Installer l'application</button>
+</div></form></main></body></html>
+"""
+)
+
+INDEX_PAGE = (
+    """<!doctype html>
+<html lang="fr"><head><meta charset="utf-8"><title>HubSpot (simulateur) — transactions</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,">
+<style>"""
+    + BASE_CSS
+    + """
+main { max-width: 880px; margin: 24px auto; padding: 0 16px; }
+ul.deals { list-style: none; padding: 0; margin: 0; }
+ul.deals li { padding: 6px 0; border-bottom: 1px solid var(--line); }
+ul.deals li:last-child { border-bottom: 0; }
+</style></head>
+<body><header class="top">{{header_html}}</header>
+<main><div class="panel"><h1>Transactions de démonstration</h1>
+<p class="muted">Ouvrez une transaction pour voir la carte Qonto dans la colonne de droite.
+Pour installer l'application : <a href="{{install_url}}">{{install_url}}</a></p></div>
+{{portals_html}}</main></body></html>
+"""
+)
+
+CARD_JS = r"""
+(function () {
+  "use strict";
+  var ctx = JSON.parse(document.getElementById("hs-context").textContent);
+  var API = "/api/hubspot/v1";
+  var STATUS_LABELS = { pending: "En cours", draft: "Brouillon", unpaid: "À payer", paid: "Payée",
+                        canceled: "Annulée", failed: "Échec" };
+  var TENANT_TEXT = {
+    needs_qonto: "Connectez votre compte Qonto pour créer des factures.",
+    needs_plan: "Choisissez un abonnement pour créer des factures.",
+    suspended: "Votre abonnement est suspendu : la création de factures est désactivée.",
+    uninstalled: "L'application n'est plus installée sur ce compte HubSpot.",
+    grace: "Le dernier paiement a échoué : mettez à jour votre moyen de paiement."
+  };
+  var state = { card: null, busy: false, pending: null, loading: false };
+
+  // --- tiny DOM helpers: text only, never HTML ---------------------------------------------
+  function el(tag, attrs, children) {
+    var node = document.createElement(tag);
+    var key;
+    attrs = attrs || {};
+    for (key in attrs) {
+      if (!Object.prototype.hasOwnProperty.call(attrs, key)) continue;
+      var value = attrs[key];
+      if (value === null || value === undefined || value === false) continue;
+      if (key === "text") node.textContent = String(value);
+      else if (key === "className") node.className = value;
+      else if (key.indexOf("on") === 0) node.addEventListener(key.slice(2), value);
+      else node.setAttribute(key, value === true ? "" : String(value));
+    }
+    (children || []).forEach(function (child) {
+      if (child === null || child === undefined) return;
+      node.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
+    });
+    return node;
+  }
+  function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
+  function byId(id) { return document.getElementById(id); }
+  function safeUrl(url) {
+    try {
+      var parsed = new URL(String(url), window.location.href);
+      return (parsed.protocol === "https:" || parsed.protocol === "http:") ? parsed.href : null;
+    } catch (e) { return null; }
+  }
+  function link(url, text) {
+    var href = safeUrl(url);
+    if (!href) return null;
+    return el("a", { href: href, target: "_blank", rel: "noopener noreferrer", text: text });
+  }
+  function money(value, currency) {
+    if (value === null || value === undefined || value === "") return "—";
+    var n = Number(value);
+    if (!isFinite(n)) return String(value);
+    try {
+      return new Intl.NumberFormat("fr-FR", { style: "currency", currency: currency || "EUR" }).format(n);
+    } catch (e) { return n.toFixed(2) + " " + (currency || ""); }
+  }
+  function frDate(value) {
+    if (!value) return "—";
+    var m = /^(\d{4})-(\d{2})-(\d{2})/.exec(String(value));
+    return m ? m[3] + "/" + m[2] + "/" + m[1] : String(value);
+  }
+  function frDateTime(value) {
+    if (!value) return "—";
+    var d = new Date(String(value));
+    return isNaN(d.getTime()) ? String(value) : d.toLocaleString("fr-FR");
+  }
+  function today() { return new Date().toISOString().slice(0, 10); }
+  function newKey() {
+    if (window.crypto && typeof window.crypto.randomUUID === "function") return window.crypto.randomUUID();
+    var b = new Uint8Array(16);
+    window.crypto.getRandomValues(b);
+    b[6] = (b[6] & 0x0f) | 0x40; b[8] = (b[8] & 0x3f) | 0x80;
+    var h = Array.prototype.map.call(b, function (x) { return ("0" + x.toString(16)).slice(-2); }).join("");
+    return [h.slice(0, 8), h.slice(8, 12), h.slice(12, 16), h.slice(16, 20), h.slice(20)].join("-");
+  }
+
+  // --- hubspot.fetch stand-in: same-origin proxy that signs the call ---------------------
+  function call(method, path, body) {
+    var q = new URLSearchParams({ path: path, portalId: String(ctx.portalId), userId: String(ctx.userId),
+                                  dealId: String(ctx.dealId) });
+    var opts = { method: method, headers: { "Accept": "application/json" }, credentials: "omit" };
+    if (body !== undefined) {
+      opts.headers["Content-Type"] = "application/json";
+      opts.body = JSON.stringify(body);
+    }
+    return fetch(ctx.proxyUrl + "?" + q.toString(), opts).then(function (resp) {
+      return resp.text().then(function (text) {
+        var data = null;
+        try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
+        return { ok: resp.ok, status: resp.status, data: data, network: false };
+      });
+    }, function () { return { ok: false, status: 0, data: null, network: true }; });
+  }
+  function errorOf(result) {
+    var err = result.data && result.data.error;
+    if (err && typeof err === "object") return err;
+    if (result.network) return { code: "network", message: "Le serveur de l'application est injoignable." };
+    return { code: "http_" + result.status, message: "Erreur inattendue (HTTP " + result.status + ")." };
+  }
+  function transient(result) { return result.network || result.status === 429 || result.status >= 500; }
+
+  // --- alerts --------------------------------------------------------------------------------
+  function alertBox(kind, message, opts) {
+    opts = opts || {};
+    var box = byId("card-alerts");
+    clear(box);
+    var children = [el("p", { className: "alert-text", text: message })];
+    if (opts.problems && opts.problems.length) {
+      children.push(el("ul", { className: "alert-problems" }, opts.problems.map(function (p) {
+        return el("li", { text: p.message || p.code || "" });
+      })));
+    }
+    var actions = [];
+    if (opts.linkUrl) actions.push(link(opts.linkUrl, opts.linkText || "Ouvrir"));
+    if (opts.retry) {
+      actions.push(el("button", { type: "button", className: "secondary small", id: "alert-retry",
+                                  text: "Réessayer", onclick: function () { clear(box); opts.retry(); } }));
+    }
+    actions.push(el("button", { type: "button", className: "link-button", text: "Fermer",
+                                onclick: function () { clear(box); } }));
+    children.push(el("div", { className: "alert-actions" }, actions));
+    box.appendChild(el("div", { className: "alert alert-" + kind, role: kind === "error" ? "alert" : "status",
+                                id: "card-alert", "data-kind": kind }, children));
+  }
+
+  // --- rendering -----------------------------------------------------------------------------
+  function tenantOperational(card) {
+    var s = card && card.tenant && card.tenant.status;
+    return s === "active" || s === "grace";
+  }
+  function kindLabel(inv) {
+    if (inv.kind === "deposit") return "Acompte" + (inv.percentage ? " " + inv.percentage + " %" : "");
+    if (inv.kind === "balance") return "Solde";
+    return "Facture";
+  }
+  function overdue(inv) {
+    return inv.status === "unpaid" && inv.due_date && String(inv.due_date) < today();
+  }
+  function renderTenant(card) {
+    var box = byId("card-tenant");
+    clear(box);
+    var tenant = card.tenant || {};
+    if (tenant.status === "active") return;
+    var kind = tenant.status === "grace" ? "warning" : "error";
+    var text = tenant.message || TENANT_TEXT[tenant.status] || "L'application n'est pas opérationnelle.";
+    box.appendChild(el("div", { className: "alert alert-" + kind, id: "tenant-status",
+                                "data-status": tenant.status || "" }, [
+      el("p", { className: "alert-text", text: text }),
+      tenant.settings_url ? el("div", { className: "alert-actions" },
+                               [link(tenant.settings_url, "Ouvrir les réglages")]) : null
+    ]));
+  }
+  function renderReadiness(card) {
+    var box = byId("card-readiness");
+    clear(box);
+    var r = card.readiness || { ready: false, problems: [] };
+    if (r.ready) {
+      box.appendChild(el("p", { className: "ready ok", id: "readiness-ok",
+                                text: "✓ Cette transaction est prête à être facturée." }));
+      return;
+    }
+    box.appendChild(el("p", { className: "ready ko", text: "Informations à compléter avant de facturer :" }));
+    var problems = r.problems || [];
+    box.appendChild(el("ul", { className: "problems", id: "readiness-problems" }, problems.map(function (p) {
+      return el("li", { "data-code": p.code || "" }, [
+        el("span", { className: "cross", text: "✗ " }),
+        el("span", { text: p.message || p.code || "" }),
+        p.field ? el("span", { className: "muted field", text: " (" + p.field + ")" }) : null
+      ]);
+    })));
+  }
+  function statusTag(inv) {
+    var tags = [el("span", { className: "tag tag-" + (inv.status || "unknown"),
+                             text: STATUS_LABELS[inv.status] || inv.status || "?" })];
+    if (overdue(inv)) tags.push(el("span", { className: "tag tag-overdue", text: "En retard" }));
+    return tags;
+  }
+  function invoiceRow(inv) {
+    var number = inv.number || (inv.status === "pending" ? "…" : "Brouillon");
+    var cells = [
+      el("td", { className: "num", text: number }),
+      el("td", { text: kindLabel(inv) }),
+      el("td", { className: "amount", text: money(inv.total_amount, inv.currency) }),
+      el("td", {}, statusTag(inv)),
+      el("td", { text: frDate(inv.due_date) }),
+      el("td", {}, [inv.qonto_url ? link(inv.qonto_url, "Ouvrir dans Qonto") : null])
+    ];
+    var row = el("tr", { "data-invoice-id": inv.id || "", "data-status": inv.status || "",
+                         className: overdue(inv) ? "overdue" : "" }, cells);
+    if (inv.status !== "failed" || !inv.error) return [row];
+    var errCell = el("td", { colspan: "6", className: "row-error" }, [
+      el("span", { text: inv.error.message || inv.error.code || "Erreur" }),
+      inv.error.retryable ? el("button", { type: "button", className: "secondary small btn-retry-invoice",
+                                           text: "Réessayer", disabled: state.busy,
+                                           onclick: function () { retryInvoice(inv.id); } }) : null
+    ]);
+    return [row, el("tr", { className: "error-row" }, [errCell])];
+  }
+  function renderInvoices(card) {
+    var box = byId("card-invoices");
+    clear(box);
+    var invoices = (card.invoices || []).slice();
+    if (state.pending && !state.pending.invoiceId) {
+      invoices.unshift({ id: "", kind: state.pending.kind, percentage: state.pending.percentage,
+                         status: "pending", number: null, total_amount: null, currency: "EUR" });
+    }
+    if (!invoices.length) {
+      box.appendChild(el("p", { className: "muted", id: "no-invoices",
+                                text: "Aucune facture pour cette transaction." }));
+      return;
+    }
+    var rows = [];
+    invoices.forEach(function (inv) { rows = rows.concat(invoiceRow(inv)); });
+    var heads = ["Numéro", "Type", "Montant TTC", "Statut", "Échéance", ""];
+    var table = el("table", { className: "invoices", id: "invoices-table" }, [
+      el("thead", {}, [el("tr", {}, heads.map(function (h) { return el("th", { text: h }); }))]),
+      el("tbody", {}, rows)
+    ]);
+    box.appendChild(el("div", { className: "table-wrap" }, [table]));
+  }
+  function renderTotals(card) {
+    var box = byId("card-totals");
+    clear(box);
+    var t = card.totals || {};
+    var cur = (card.deal && card.deal.currency) || "EUR";
+    var rows = [["Montant de la transaction (HT)", t.deal_amount, "total-deal"],
+                ["Facturé (HT)", t.invoiced, "total-invoiced"],
+                ["Payé", t.paid, "total-paid"],
+                ["Reste à facturer (HT)", t.left_to_invoice, "total-left"]];
+    rows.forEach(function (row) {
+      box.appendChild(el("div", { className: "total-row" }, [
+        el("span", { text: row[0] }), el("strong", { id: row[2], text: money(row[1], cur) })
+      ]));
+    });
+    if (card.last_synced_at) {
+      box.appendChild(el("p", { className: "muted small",
+                                text: "Dernière synchronisation : " + frDateTime(card.last_synced_at) }));
+    }
+  }
+  function renderActions() {
+    var card = state.card;
+    var enabled = !!card && tenantOperational(card) && !state.busy;
+    var ready = !!(card && card.readiness && card.readiness.ready);
+    byId("btn-full").disabled = !(enabled && ready);
+    byId("btn-deposit").disabled = !(enabled && ready);
+    byId("btn-balance").disabled = !(enabled && ready);
+    byId("deposit-percentage").disabled = !(enabled && ready);
+  }
+  function renderCard() {
+    var card = state.card;
+    byId("card-loading").hidden = true;
+    byId("card-body").hidden = false;
+    renderTenant(card);
+    renderReadiness(card);
+    renderInvoices(card);
+    renderTotals(card);
+    renderActions();
+  }
+
+  // --- data flow -----------------------------------------------------------------------------
+  function loadCard() {
+    state.loading = true;
+    return call("GET", API + "/deals/" + encodeURIComponent(ctx.dealId) + "/card").then(function (r) {
+      state.loading = false;
+      if (r.ok && r.data) {
+        state.card = r.data;
+        renderCard();
+        return;
+      }
+      byId("card-loading").hidden = true;
+      var err = errorOf(r);
+      alertBox("error", err.message || "La carte n'a pas pu être chargée.",
+               { problems: err.problems, retry: loadCard });
+    });
+  }
+  function upsertInvoice(inv) {
+    if (!state.card) return;
+    var list = state.card.invoices || (state.card.invoices = []);
+    for (var i = 0; i < list.length; i++) {
+      if (list[i].id === inv.id) { list[i] = inv; renderCard(); return; }
+    }
+    list.unshift(inv);
+    renderCard();
+  }
+  function startAction(kind) {
+    if (state.busy) return;
+    var percentage = null;
+    if (kind === "deposit") {
+      var raw = byId("deposit-percentage").value.trim().replace(",", ".");
+      var n = Number(raw);
+      if (!raw || !isFinite(n) || n < 1 || n > 99) {
+        alertBox("error", "Indiquez un pourcentage d'acompte entre 1 et 99.");
+        return;
+      }
+      percentage = raw;
+    }
+    // One idempotency key per click, reused if this same click is retried.
+    submit({ kind: kind, percentage: percentage, key: newKey(), invoiceId: null });
+  }
+  function submit(action) {
+    state.busy = true;
+    state.pending = action;
+    byId("card-alerts").textContent = "";
+    renderCard();
+    var payload = { kind: action.kind, percentage: action.percentage, idempotency_key: action.key };
+    call("POST", API + "/deals/" + encodeURIComponent(ctx.dealId) + "/invoices", payload).then(function (r) {
+      if (r.ok && r.data && r.data.invoice) {
+        action.invoiceId = r.data.invoice.id;
+        upsertInvoice(r.data.invoice);
+        if (r.data.invoice.status === "pending") poll(r.data.invoice.id, 0);
+        else settled(r.data.invoice);
+        return;
+      }
+      state.busy = false;
+      state.pending = null;
+      renderCard();
+      var err = errorOf(r);
+      alertBox("error", err.message || "La facture n'a pas pu être créée.", {
+        problems: err.problems, retry: transient(r) ? function () { submit(action); } : null
+      });
+    });
+  }
+  function poll(id, attempt) {
+    window.setTimeout(function () {
+      call("GET", API + "/invoices/" + encodeURIComponent(id)).then(function (r) {
+        var inv = r.ok && r.data ? (r.data.invoice || r.data) : null;
+        if (inv && inv.id) {
+          upsertInvoice(inv);
+          if (inv.status !== "pending") { settled(inv); return; }
+        } else if (!transient(r)) {
+          state.busy = false; state.pending = null; renderCard();
+          alertBox("error", errorOf(r).message || "Impossible de suivre la facture.");
+          return;
+        }
+        if (attempt >= 180) {
+          state.busy = false; state.pending = null; renderCard();
+          alertBox("warning", "La création prend plus de temps que prévu. "
+                   + "Rechargez la page dans un instant.");
+          return;
+        }
+        poll(id, attempt + 1);
+      });
+    }, 1000);
+  }
+  function settled(inv) {
+    state.busy = false;
+    state.pending = null;
+    if (inv.status === "failed") {
+      var err = inv.error || {};
+      alertBox("error", err.message || "La création de la facture a échoué.", {
+        retry: err.retryable ? function () { retryInvoice(inv.id); } : null
+      });
+    } else {
+      var done = inv.status === "draft" ? "Facture créée en brouillon dans Qonto."
+        : "Facture créée dans Qonto (statut : " + (STATUS_LABELS[inv.status] || inv.status) + ").";
+      alertBox("success", done, { linkUrl: inv.qonto_url, linkText: "Ouvrir dans Qonto" });
+    }
+    loadCard();
+    loadProperties();
+  }
+  function retryInvoice(id) {
+    if (state.busy) return;
+    state.busy = true;
+    renderCard();
+    call("POST", API + "/invoices/" + encodeURIComponent(id) + "/retry", {}).then(function (r) {
+      if (r.ok) {
+        var inv = r.data && (r.data.invoice || r.data);
+        if (inv && inv.id) upsertInvoice(inv);
+        poll(id, 0);
+        return;
+      }
+      state.busy = false;
+      renderCard();
+      var err = errorOf(r);
+      alertBox("error", err.message || "La facture ne peut pas être relancée.", {
+        retry: transient(r) ? function () { retryInvoice(id); } : null
+      });
+    });
+  }
+
+  // --- the deal's properties panel (HubSpot's refreshObjectProperties) -------------------
+  function renderProperties(deal) {
+    var box = byId("deal-properties");
+    clear(box);
+    (deal.properties || []).forEach(function (p) {
+      var empty = p.value === null || p.value === undefined || p.value === "";
+      box.appendChild(el("div", { className: "prop", "data-name": p.name }, [
+        el("dt", { text: p.label }),
+        el("dd", { className: empty ? "muted" : "", text: empty ? "—" : String(p.value) })
+      ]));
+    });
+    var company = byId("deal-company");
+    clear(company);
+    if (deal.company) {
+      company.appendChild(el("span", { text: "Entreprise principale : " }));
+      company.appendChild(el("strong", { text: deal.company.name || deal.company.id }));
+      if (deal.company.country) {
+        company.appendChild(el("span", { className: "muted", text: " · " + deal.company.country }));
+      }
+    } else {
+      company.appendChild(el("span", { className: "muted", text: "Aucune entreprise associée" }));
+    }
+  }
+  function loadProperties() {
+    return fetch(ctx.propertiesUrl, { headers: { "Accept": "application/json" } }).then(function (resp) {
+      return resp.ok ? resp.json() : null;
+    }).then(function (deal) { if (deal) renderProperties(deal); }, function () { /* keep the old panel */ });
+  }
+
+  byId("btn-full").addEventListener("click", function () { startAction("full"); });
+  byId("btn-deposit").addEventListener("click", function () { startAction("deposit"); });
+  byId("btn-balance").addEventListener("click", function () { startAction("balance"); });
+  byId("card-refresh").addEventListener("click", function () { loadCard(); loadProperties(); });
+  renderProperties(ctx.deal);
+  renderActions();
+  loadCard();
+})();
+"""
+
+DEAL_PAGE = (
+    """<!doctype html>
+<html lang="fr"><head><meta charset="utf-8"><title>{{title}} — HubSpot (simulateur)</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,">
+<style>"""
+    + BASE_CSS
+    + """
+.layout { display: grid; grid-template-columns: minmax(0, 1fr) 440px; gap: 20px; max-width: 1280px;
+          margin: 20px auto; padding: 0 20px; }
+@media (max-width: 900px) { .layout { grid-template-columns: 1fr; } }
+dl.props { margin: 0; display: grid; grid-template-columns: 1fr; }
+.prop { display: grid; grid-template-columns: 220px 1fr; gap: 8px; padding: 6px 0;
+        border-bottom: 1px solid var(--line); }
+.prop dt { color: var(--muted); }
+.prop dd { margin: 0; word-break: break-word; }
+aside .card-title { display: flex; justify-content: space-between; align-items: center; }
+.card-title h2 { margin: 0; }
+.link-button { background: none; border: 0; color: #0091ae; padding: 0; }
+.small { font-size: 12px; padding: 4px 10px; }
+.alert { border-radius: 4px; padding: 10px 12px; margin: 12px 0; border: 1px solid transparent; }
+.alert-success { background: var(--ok-bg); border-color: #7fd1c6; }
+.alert-error { background: var(--err-bg); border-color: #f2a9ad; }
+.alert-warning { background: var(--warn-bg); border-color: #f5c26b; }
+.alert-text { margin: 0 0 6px; }
+.alert-problems { margin: 0 0 6px; padding-left: 18px; }
+.alert-actions { display: flex; gap: 12px; align-items: center; }
+.ready.ok { color: var(--ok); font-weight: 600; }
+.ready.ko { font-weight: 600; margin-bottom: 4px; }
+ul.problems { margin: 0; padding-left: 4px; list-style: none; }
+ul.problems li { margin: 3px 0; }
+.cross { color: var(--err); font-weight: 700; }
+.table-wrap { overflow-x: auto; }
+table.invoices { width: 100%; border-collapse: collapse; font-size: 12px; }
+table.invoices th { text-align: left; color: var(--muted); font-weight: 600;
+                    border-bottom: 1px solid var(--line); padding: 4px; }
+table.invoices td { padding: 6px 4px; border-bottom: 1px solid var(--line); vertical-align: top; }
+table.invoices td.amount { white-space: nowrap; }
+.row-error { color: var(--err); background: var(--err-bg); }
+.row-error button { margin-left: 8px; }
+.tag { display: inline-block; border-radius: 3px; padding: 0 6px; font-size: 12px; font-weight: 600;
+       margin-right: 4px; background: var(--bg); }
+.tag-pending { background: var(--info-bg); color: #0091ae; }
+.tag-draft { background: #eaf0f6; color: var(--ink); }
+.tag-unpaid { background: var(--warn-bg); color: var(--warn); }
+.tag-paid { background: var(--ok-bg); color: var(--ok); }
+.tag-canceled { background: #eaf0f6; color: var(--muted); text-decoration: line-through; }
+.tag-failed, .tag-overdue { background: var(--err-bg); color: var(--err); }
+.total-row { display: flex; justify-content: space-between; padding: 3px 0; }
+.buttons { display: grid; gap: 10px; margin-top: 8px; }
+.deposit { display: flex; gap: 8px; align-items: center; }
+.deposit input { width: 70px; font: inherit; padding: 6px; border: 1px solid #cbd6e2; border-radius: 4px; }
+</style></head>
+<body>
+<header class="top">{{header_html}}
+<a href="/hubspot-app/" style="color:#fff">Transactions</a>
+<span class="muted">{{portal_name}} · connecté en tant que {{user_email}}</span></header>
+<div class="layout">
+<main>
+<section class="panel"><div class="muted">Transaction</div><h1 id="deal-title">{{title}}</h1>
+<p id="deal-company"></p></section>
+<section class="panel"><h2>À propos de cette transaction</h2>
+<dl class="props" id="deal-properties"></dl></section>
+</main>
+<aside>
+<section class="panel" id="qonto-card" aria-live="polite">
+<div class="card-title"><h2>Factures Qonto</h2>
+<button type="button" class="link-button" id="card-refresh">Actualiser</button></div>
+<div id="card-alerts"></div>
+<p id="card-loading" class="muted">Chargement…</p>
+<div id="card-body" hidden>
+<div id="card-tenant"></div>
+<h3>Préparation</h3><div id="card-readiness"></div>
+<h3>Factures</h3><div id="card-invoices"></div>
+<h3>Totaux</h3><div id="card-totals"></div>
+</div>
+<h3>Facturer</h3>
+<div class="buttons">
+<button type="button" id="btn-full" disabled>Générer la facture</button>
+<div class="deposit"><input type="number" id="deposit-percentage" min="1" max="99" step="1" value="30"
+  aria-label="Pourcentage d'acompte" disabled><span>%</span>
+<button type="button" class="secondary" id="btn-deposit" disabled>Acompte</button></div>
+<button type="button" class="secondary" id="btn-balance" disabled>Solde</button>
+</div>
+</section>
+</aside>
+</div>
+<script type="application/json" id="hs-context">{{ctx_json_html}}</script>
+<script>"""
+    + CARD_JS
+    + """</script>
+</body></html>
+"""
+)
