@@ -31,7 +31,9 @@ def parse_args(argv: list[str] | None = None) -> SandboxConfig:
         default=int(os.environ.get("SANDBOX_LATENCY_MS", defaults.latency_ms)),
         help="added to every provider request (also SANDBOX_LATENCY_MS)",
     )
-    p.add_argument("--state", dest="state_file", default=None, help="JSON file to load at start and dump at exit")
+    p.add_argument(
+        "--state", dest="state_file", default=None, help="JSON file to load at start and dump at exit"
+    )
     p.add_argument("--no-demo", dest="demo", action="store_false", help="start empty, without the demo data")
     p.add_argument(
         "--connector-url",
@@ -39,9 +41,12 @@ def parse_args(argv: list[str] | None = None) -> SandboxConfig:
         default=os.environ.get("SANDBOX_CONNECTOR_URL", defaults.connector_base_url),
         help="where our product runs (card calls and Stripe webhooks go there)",
     )
-    p.add_argument("--hubspot-client-id", default=os.environ.get("HUBSPOT_CLIENT_ID", defaults.hubspot_client_id))
     p.add_argument(
-        "--hubspot-client-secret", default=os.environ.get("HUBSPOT_CLIENT_SECRET", defaults.hubspot_client_secret)
+        "--hubspot-client-id", default=os.environ.get("HUBSPOT_CLIENT_ID", defaults.hubspot_client_id)
+    )
+    p.add_argument(
+        "--hubspot-client-secret",
+        default=os.environ.get("HUBSPOT_CLIENT_SECRET", defaults.hubspot_client_secret),
     )
     p.add_argument("--hubspot-app-id", default=os.environ.get("HUBSPOT_APP_ID", defaults.hubspot_app_id))
     p.add_argument(

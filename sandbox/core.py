@@ -454,7 +454,7 @@ class Provider:
 
     def _finish(self, request: Request, path: str, route: str, response: Response) -> Response:
         known = self.known_params_for_route(route)
-        unknown = [k for k in request.args.keys() if known is not None and k not in known]
+        unknown = [k for k in request.args if known is not None and k not in known]
         try:
             body = read_json(request) if request.mimetype == "application/json" else None
         except ValueError:
@@ -467,7 +467,7 @@ class Provider:
                 method=request.method,
                 path=path,
                 route=route,
-                query={k: request.args.getlist(k) for k in request.args.keys()},
+                query={k: request.args.getlist(k) for k in request.args},
                 status=response.status_code,
                 at=iso(self.clock.now()) or "",
                 portal=self.portal_of(request),

@@ -75,7 +75,7 @@ def main() -> int:
             f"  Health:                         {web_url}/healthz\n"
             f"  Sandbox HubSpot (demo deals):   {sandbox_url}/hubspot-app/\n"
             f"  Sandbox Qonto (invoices):       {sandbox_url}/qonto/app\n"
-            f"  Admin:                          {web_url}/admin/\n"
+            f"  Admin:                          {web_url}/admin/  (demo-admin / demo-admin-password)\n"
             "  Ctrl-C stops everything.\n"
             "══════════════════════════════════════════════════════════════════════\n",
             flush=True,

@@ -1,9 +1,9 @@
 """Run the sandbox in a background thread, for tests and benchmarks.
 
-    running = start_sandbox(SandboxConfig(port=0))
-    running.url                # "http://127.0.0.1:54321"
-    running.sandbox.providers["qonto"]   # the Python control API
-    running.stop()
+running = start_sandbox(SandboxConfig(port=0))
+running.url                # "http://127.0.0.1:54321"
+running.sandbox.providers["qonto"]   # the Python control API
+running.stop()
 """
 
 from __future__ import annotations
