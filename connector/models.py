@@ -87,6 +87,11 @@ class QontoConnection(BaseModel):
         help_text=_("Default VAT in percent (20 means 20 %)."),
     )
     iban = models.CharField(max_length=34, blank=True, help_text=_("Receiving account printed on invoices."))
+    bank_accounts = models.JSONField(
+        default=list,
+        blank=True,
+        help_text=_("Usable accounts (iban, name, main) seen at the last verification: the IBAN choices."),
+    )
     legal_name = models.CharField(max_length=255, blank=True)
     organization_id = models.CharField(max_length=64, blank=True)
     verified_at = models.DateTimeField(null=True, blank=True)

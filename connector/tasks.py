@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from celery import shared_task
 from django.core.cache import cache
@@ -20,3 +21,89 @@ def heartbeat_task() -> str:
     cache.set(HEARTBEAT_CACHE_KEY, now, timeout=None)
     logger.debug("heartbeat at %s", now)
     return now
+
+
+def _countdown(exc: Exception, retries: int) -> float:
+    """Provider's reset when it gave one, else exponential backoff with jitter (capped at 5 min)."""
+    import random
+
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after:
+        return float(retry_after) + random.uniform(0, 1)  # noqa: S311 - jitter, not crypto
+    return min(300.0, 2.0 ** (retries + 1)) * random.uniform(0.75, 1.25)  # noqa: S311
+
+
+def _retry(task: Any, exc: Exception) -> None:
+    """Schedule the next try (run at once by Celery's ``apply`` when the task runs eagerly)."""
+    raise task.retry(exc=exc, countdown=_countdown(exc, task.request.retries)) from exc
+
+
+# acks_late + reject_on_worker_lost: a worker killed mid-task gives the task back to the queue;
+# running it again is safe because the service locks, reconciles with Qonto and never skips state.
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=6, ignore_result=True)
+def invoice_create_task(self: Any, invoice_id: str) -> None:
+    from connector.exceptions import RetryableError
+    from connector.invoice_services import invoice_fail_after_retries, invoice_submit_to_qonto
+    from connector.ratelimit import LockNotAcquired, RateLimitTimeout
+
+    try:
+        invoice_submit_to_qonto(invoice_id=invoice_id)
+    except (RetryableError, LockNotAcquired, RateLimitTimeout) as exc:
+        if self.request.retries >= self.max_retries:
+            if isinstance(exc, RetryableError):
+                invoice_fail_after_retries(invoice_id=invoice_id, exc=exc)
+            return
+        logger.info("invoice %s: retrying after %s", invoice_id, type(exc).__name__)
+        _retry(self, exc)
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=8, ignore_result=True)
+def invoice_write_back_task(self: Any, invoice_id: str) -> None:
+    from connector.exceptions import RetryableError
+    from connector.invoice_services import invoice_write_back
+    from connector.ratelimit import RateLimitTimeout
+
+    try:
+        invoice_write_back(invoice_id=invoice_id)
+    except (RetryableError, RateLimitTimeout) as exc:
+        if self.request.retries >= self.max_retries:
+            logger.error(
+                "invoice %s: HubSpot write-back gave up after %d tries", invoice_id, self.request.retries
+            )
+            return
+        raise self.retry(exc=exc, countdown=_countdown(exc, self.request.retries)) from exc
+
+
+# --- status sync ----------------------------------------------------------------------------------
+@shared_task(ignore_result=True)
+def sync_fanout_task(full: bool = False) -> int:
+    """Beat: one sync task per operational tenant (spread a little to smooth the API load)."""
+    from connector.sync_services import operational_tenant_ids
+
+    ids = operational_tenant_ids()
+    for n, tenant_id in enumerate(ids):
+        tenant_sync_task.apply_async(args=[tenant_id], kwargs={"full": full}, countdown=min(n * 0.2, 300))
+    logger.info("sync fan-out: %d tenant(s), full=%s", len(ids), full)
+    return len(ids)
+
+
+# Not acks_late: a run that dies is simply run again by the next tick (the cursor only moves
+# once all pages are committed, so nothing is lost).
+@shared_task(ignore_result=True, soft_time_limit=1500, time_limit=1800)
+def tenant_sync_task(tenant_id: int, full: bool = False) -> None:
+    from connector.logging import log_context
+    from connector.sync_services import tenant_sync
+
+    with log_context(tenant=tenant_id):
+        tenant_sync(tenant_id=tenant_id, full=full)
+
+
+@shared_task(ignore_result=True)
+def deal_sync_task(tenant_id: int, deal_id: str) -> None:
+    from connector.exceptions import ApplicationError
+    from connector.sync_services import deal_sync
+
+    try:
+        deal_sync(tenant_id=tenant_id, deal_id=deal_id)
+    except ApplicationError as exc:  # best effort: the scheduled sync will catch up
+        logger.info("deal sync %s/%s skipped: %s", tenant_id, deal_id, exc.code)

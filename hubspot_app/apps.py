@@ -6,3 +6,8 @@ class HubSpotAppConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "hubspot_app"
     verbose_name = _("HubSpot")
+
+    def ready(self) -> None:
+        from hubspot_app import log_filters
+
+        log_filters.install()

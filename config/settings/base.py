@@ -177,8 +177,34 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # The sync schedule: a cron-like "*/15 * * * *" (minute hour day month weekday).
 SYNC_SCHEDULE = env("SYNC_SCHEDULE", default="*/15 * * * *")
+SYNC_FULL_SCHEDULE = env("SYNC_FULL_SCHEDULE", default="30 3 * * *")  # daily reconciliation (UTC)
+
+
+def _crontab(expr: str) -> object:
+    """A 5-field cron expression as a Celery schedule (fails at boot on a malformed value)."""
+    from celery.schedules import crontab
+
+    fields = expr.split()
+    if len(fields) != 5:
+        raise ValueError(f"a cron expression needs 5 fields, got {expr!r}")
+    minute, hour, day_of_month, month_of_year, day_of_week = fields
+    return crontab(
+        minute=minute,
+        hour=hour,
+        day_of_month=day_of_month,
+        month_of_year=month_of_year,
+        day_of_week=day_of_week,
+    )
+
+
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "heartbeat": {"task": "connector.tasks.heartbeat_task", "schedule": 60.0},
+    "sync-incremental": {"task": "connector.tasks.sync_fanout_task", "schedule": _crontab(SYNC_SCHEDULE)},
+    "sync-full": {
+        "task": "connector.tasks.sync_fanout_task",
+        "schedule": _crontab(SYNC_FULL_SCHEDULE),
+        "kwargs": {"full": True},
+    },
 }
 
 # --- REST framework -----------------------------------------------------------------------------

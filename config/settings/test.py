@@ -13,7 +13,9 @@ DATABASES = {"default": env.db("DATABASE_URL", default="postgres://postgres@127.
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast user fixtures
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
-CELERY_TASK_EAGER_PROPAGATES = True
+# Eager tasks behave like real ones: a retry re-runs the task, an error is recorded, not raised
+# into the caller (which, with a worker, never sees it either). Tests assert on outcomes.
+CELERY_TASK_EAGER_PROPAGATES = False
 # Redis for real when REDIS_URL is set (CI, make test): locks and rate limiters behave as in
 # production. A worker process started by a test shares the prefix through CACHE_KEY_PREFIX.
 CACHES = {

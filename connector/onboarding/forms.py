@@ -1,0 +1,291 @@
+"""Forms of the Connect Qonto and Settings pages.
+
+Secrets are write-only: the secret key and the staging token inputs are ``type=password``,
+``autocomplete=off``, always rendered empty (``render_value=False``), and an empty submission
+keeps the stored value. Only ``QontoConnection.secret_key_hint`` (``…`` + last 4) is ever shown.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from connector.models import QontoConnection, Tenant
+
+_VAT_FORMAT = re.compile(r"^\d+(?:[.,]\d+)?$")
+_SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+_PROPERTY_NAME = re.compile(r"^[A-Za-z0-9_]{1,100}$")
+
+
+def format_vat(value: Decimal | None) -> str:
+    """20.00 → "20", 5.50 → "5,5" (how people type it)."""
+    if value is None:
+        return ""
+    text = f"{value.normalize():f}"
+    return text.replace(".", ",")
+
+
+def format_iban(iban: str) -> str:
+    return " ".join(iban[i : i + 4] for i in range(0, len(iban), 4))
+
+
+class VatRateField(forms.CharField):
+    """VAT in percent: digits, with ``,`` or ``.`` and at most 2 decimals, 0 to 100 ("20", "5,5")."""
+
+    widget = forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", "size": "6"})
+
+    def to_python(self, value: Any) -> Decimal | None:  # type: ignore[override]
+        text = str(super().to_python(value) or "").strip()
+        if not text:
+            return None
+        if not _VAT_FORMAT.fullmatch(text):
+            raise ValidationError(
+                _(
+                    "Saisissez uniquement des chiffres, avec une virgule ou un point pour les décimales "
+                    "(par exemple 20 ou 5,5), sans espace ni signe pour cent."
+                ),
+                code="format",
+            )
+        number = Decimal(text.replace(",", "."))
+        if -number.as_tuple().exponent > 2:  # type: ignore[operator]
+            raise ValidationError(_("Deux décimales au plus (par exemple 5,5 ou 8,50)."), code="decimals")
+        if not Decimal("0") <= number <= Decimal("100"):
+            raise ValidationError(_("Le taux de TVA doit être compris entre 0 et 100."), code="range")
+        return number.quantize(Decimal("0.01"))
+
+
+class SecretInput(forms.PasswordInput):
+    def __init__(self) -> None:
+        super().__init__(
+            render_value=False,
+            attrs={"autocomplete": "off", "autocapitalize": "off", "spellcheck": "false"},
+        )
+
+
+def siret_property_field(choices: list[tuple[str, str]] | None) -> forms.Field:
+    """A select of the portal's company properties, or a text input when HubSpot is unreachable."""
+    label = _("Propriété d'entreprise HubSpot contenant le SIRET")
+    if choices is not None:
+        return forms.ChoiceField(
+            label=label,
+            choices=choices,
+            help_text=_("Par défaut, la propriété « SIRET » que l'application crée dans HubSpot."),
+        )
+    return forms.CharField(
+        label=label,
+        max_length=100,
+        help_text=_(
+            "HubSpot ne répond pas pour le moment : saisissez le nom interne de la propriété "
+            "(par défaut qonto_siret)."
+        ),
+    )
+
+
+def clean_property_name(value: str) -> str:
+    value = value.strip()
+    if not _PROPERTY_NAME.fullmatch(value):
+        raise ValidationError(
+            _(
+                "Nom interne de propriété attendu : lettres, chiffres et « _ » uniquement "
+                "(par exemple qonto_siret)."
+            )
+        )
+    return value
+
+
+class QontoCredentialsForm(forms.Form):
+    """Organization login, secret key, environment (+ staging token for Qonto's sandbox)."""
+
+    organization_slug = forms.CharField(
+        label=_("Identifiant de l'organisation (login)"),
+        max_length=100,
+        help_text=_(
+            "Dans Qonto : Paramètres › Intégrations et partenariats › Clé API. Par exemple acme-sas-3066."
+        ),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "off", "spellcheck": "false"}),
+    )
+    secret_key = forms.CharField(label=_("Clé secrète"), max_length=255, required=False, widget=SecretInput())
+    environment = forms.ChoiceField(
+        label=_("Environnement"),
+        choices=QontoConnection.Environment.choices,
+        initial=QontoConnection.Environment.PRODUCTION,
+        widget=forms.RadioSelect,
+        help_text=_(
+            "Choisissez « Sandbox Qonto » seulement pour une organisation de test du Developer Portal."
+        ),
+    )
+    staging_token = forms.CharField(
+        label=_("Jeton de staging (sandbox Qonto uniquement)"),
+        max_length=255,
+        required=False,
+        widget=SecretInput(),
+    )
+
+    def __init__(self, *args: Any, connection: QontoConnection | None = None, **kwargs: Any) -> None:
+        self.connection = connection
+        if connection is not None and "initial" not in kwargs and not args:
+            kwargs["initial"] = self.connection_initial(connection)
+        super().__init__(*args, **kwargs)
+        if connection is not None and connection.secret_key:
+            self.fields["secret_key"].help_text = _(
+                "Clé enregistrée : %(hint)s. Laissez vide pour la conserver."
+            ) % {"hint": connection.secret_key_hint}
+        else:
+            self.fields["secret_key"].help_text = _(
+                "Affichée une seule fois par Qonto ; nous la gardons chiffrée."
+            )
+        if connection is not None and connection.staging_token:
+            self.fields["staging_token"].help_text = _("Jeton enregistré. Laissez vide pour le conserver.")
+        else:
+            self.fields["staging_token"].help_text = _(
+                "Le jeton du Developer Portal de Qonto (sandbox seulement)."
+            )
+
+    @staticmethod
+    def connection_initial(connection: QontoConnection) -> dict[str, Any]:
+        return {"organization_slug": connection.organization_slug, "environment": connection.environment}
+
+    def clean_organization_slug(self) -> str:
+        slug = self.cleaned_data["organization_slug"].strip()
+        if not _SLUG.fullmatch(slug):
+            raise ValidationError(
+                _(
+                    "L'identifiant ne contient que des lettres, des chiffres et des tirets "
+                    "(par exemple acme-sas-3066)."
+                )
+            )
+        return slug
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        existing = self.connection
+        secret = data.get("secret_key") or ""
+        if not secret:
+            if existing is not None and existing.secret_key:
+                data["secret_key"] = existing.secret_key  # resubmitted without a new key: keep the old one
+                data["secret_key_kept"] = True
+            else:
+                self.add_error("secret_key", _("Saisissez la clé secrète de l'API Qonto."))
+        environment = data.get("environment")
+        if environment == QontoConnection.Environment.SANDBOX:
+            token = data.get("staging_token") or ""
+            if (
+                not token
+                and existing is not None
+                and existing.environment == QontoConnection.Environment.SANDBOX
+            ):
+                token = existing.staging_token
+            token = token or settings.QONTO_STAGING_TOKEN
+            if not token:
+                self.add_error(
+                    "staging_token", _("Le sandbox Qonto exige le jeton de staging du Developer Portal.")
+                )
+            data["staging_token"] = token
+        else:
+            data["staging_token"] = ""
+        return data
+
+
+class QontoConnectForm(QontoCredentialsForm):
+    """Onboarding step 2: the credentials plus the VAT rate and where the SIRET is kept."""
+
+    vat_rate = VatRateField(
+        label=_("Taux de TVA par défaut (%)"),
+        initial="20",
+        help_text=_(
+            "Chiffres uniquement, par exemple 20 ou 5,5. Utilisé quand une ligne n'a pas son propre taux."
+        ),
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        tenant: Tenant,
+        siret_choices: list[tuple[str, str]] | None,
+        **kwargs: Any,
+    ) -> None:
+        connection = kwargs.get("connection")
+        if connection is not None and "initial" not in kwargs and not args:
+            kwargs["initial"] = {
+                **self.connection_initial(connection),
+                "vat_rate": format_vat(connection.vat_rate),
+            }
+        super().__init__(*args, **kwargs)
+        self.fields["siret_property"] = siret_property_field(siret_choices)
+        self.fields["siret_property"].initial = tenant.siret_property
+
+    def clean_siret_property(self) -> str:
+        return clean_property_name(self.cleaned_data["siret_property"])
+
+
+class IbanChoiceForm(forms.Form):
+    """Which of the organization's accounts receives the payments (printed on invoices)."""
+
+    iban = forms.ChoiceField(label=_("Compte de réception des paiements"), widget=forms.RadioSelect)
+
+    def __init__(self, *args: Any, accounts: list[dict[str, Any]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["iban"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [
+            (
+                a["iban"],
+                "{name} — {iban}{main}".format(
+                    name=a.get("name") or _("Compte"),
+                    iban=format_iban(a["iban"]),
+                    main=(
+                        " " + str(_("(compte principal)"))
+                        if a.get("main") and "principal" not in str(a.get("name", "")).lower()
+                        else ""
+                    ),
+                ),
+            )
+            for a in accounts
+        ]
+
+
+class InvoicingSettingsForm(forms.Form):
+    """Settings: VAT, receiving IBAN, SIRET property and payment terms (no Qonto call needed)."""
+
+    vat_rate = VatRateField(
+        label=_("Taux de TVA par défaut (%)"),
+        help_text=_("Chiffres uniquement, par exemple 20 ou 5,5."),
+    )
+    payment_terms_days = forms.IntegerField(
+        label=_("Délai de paiement (jours)"),
+        min_value=0,
+        max_value=365,
+        help_text=_("Échéance = date d'émission + ce nombre de jours."),
+        widget=forms.NumberInput(attrs={"inputmode": "numeric", "size": "4"}),
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        tenant: Tenant,
+        connection: QontoConnection,
+        siret_choices: list[tuple[str, str]] | None,
+        **kwargs: Any,
+    ) -> None:
+        if "initial" not in kwargs and not args:
+            kwargs["initial"] = {
+                "vat_rate": format_vat(connection.vat_rate),
+                "payment_terms_days": tenant.payment_terms_days,
+                "iban": connection.iban,
+                "siret_property": tenant.siret_property,
+            }
+        super().__init__(*args, **kwargs)
+        self.fields["siret_property"] = siret_property_field(siret_choices)
+        accounts = list(connection.bank_accounts or [])
+        if connection.iban and connection.iban not in {a.get("iban") for a in accounts}:
+            accounts.append({"iban": connection.iban, "name": _("Compte enregistré"), "main": False})
+        self.fields["iban"] = IbanChoiceForm(accounts=accounts).fields["iban"]
+
+    def clean_siret_property(self) -> str:
+        return clean_property_name(self.cleaned_data["siret_property"])

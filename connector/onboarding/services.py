@@ -1,0 +1,173 @@
+"""Writes of the onboarding and settings pages: verify and save the Qonto connection, settings.
+
+Qonto credentials are checked live (``GET /v2/organization``) before anything is saved. Failed
+checks are counted per tenant (``MAX_FAILED_ATTEMPTS`` per ``FAILED_WINDOW_S``) so the form
+cannot be used to guess keys — and because Qonto throttles an IP address after 200 responses
+with status 401 per hour, a budget every tenant shares (spec/qonto.md §5).
+"""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from connector.exceptions import QontoAuthError, QontoError
+from connector.models import QontoConnection, Tenant
+from connector.qonto_client import Organization, QontoClient, QontoCredentials
+from hubspot_app.models import HubSpotInstallation
+from hubspot_app.properties import SIRET_PROPERTY_NAME
+
+logger = logging.getLogger(__name__)
+
+MAX_FAILED_ATTEMPTS = 10
+FAILED_WINDOW_S = 15 * 60
+
+
+class QontoAttemptsExceededError(QontoError):
+    code = "qonto_attempts_exceeded"
+    default_user_message = _(
+        "Trop de tentatives de connexion à Qonto ont échoué. Par sécurité, réessayez dans 15 minutes."
+    )
+
+
+class QontoNoUsableAccountError(QontoError):
+    code = "qonto_no_usable_account"
+    default_user_message = _(
+        "Cette organisation Qonto n'a aucun compte actif en euros pour recevoir les paiements des factures."
+    )
+
+
+def _failures_key(tenant: Tenant) -> str:
+    return f"onboarding:qonto-failures:{tenant.pk}"
+
+
+def qonto_failed_attempts(tenant: Tenant) -> int:
+    return int(cache.get(_failures_key(tenant)) or 0)
+
+
+def _record_failure(tenant: Tenant) -> None:
+    key = _failures_key(tenant)
+    # The window starts at the first failure and is not extended by later ones.
+    cache.add(key, 0, timeout=FAILED_WINDOW_S)
+    try:
+        cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=FAILED_WINDOW_S)
+
+
+def qonto_credentials_verify(*, tenant: Tenant, credentials: QontoCredentials) -> Organization:
+    """The organization these credentials open, or one of our Qonto errors.
+
+    ``QontoAuthError`` (code ``qonto_auth`` or ``qonto_environment_mismatch``) counts as a failed
+    attempt; ``QontoAttemptsExceededError`` is raised without calling Qonto once the limit is hit.
+    Unreachable / rate limited (``QontoRetryableError``) are not the user's fault and not counted.
+    """
+    if qonto_failed_attempts(tenant) >= MAX_FAILED_ATTEMPTS:
+        raise QontoAttemptsExceededError(f"tenant {tenant.pk}: too many failed Qonto credential checks")
+    try:
+        organization = QontoClient(credentials).get_organization()
+    except QontoAuthError:
+        _record_failure(tenant)
+        raise
+    if not organization.usable_accounts:
+        raise QontoNoUsableAccountError(f"organization {organization.slug}: no active EUR account")
+    return organization
+
+
+@transaction.atomic
+def qonto_connection_save(
+    *,
+    tenant: Tenant,
+    credentials: QontoCredentials,
+    environment: str,
+    organization: Organization,
+    vat_rate: Decimal | None = None,
+    siret_property: str | None = None,
+) -> QontoConnection:
+    """Store verified credentials (encrypted) and what Qonto said about the organization.
+
+    The receiving IBAN stays the same when the organization still has it, else becomes the main
+    account. Re-runs the HubSpot setup when it never completed or when the SIRET moves to our own
+    ``qonto_siret`` company property (which the setup creates).
+    """
+    connection = QontoConnection.objects.select_for_update().filter(tenant=tenant).first()
+    if connection is None:
+        connection = QontoConnection(tenant=tenant)
+    accounts = organization.usable_accounts
+    connection.environment = environment
+    connection.organization_slug = credentials.login
+    connection.secret_key = credentials.secret_key
+    connection.staging_token = credentials.staging_token
+    connection.legal_name = organization.legal_name
+    connection.organization_id = organization.id
+    connection.bank_accounts = [{"iban": a.iban, "name": a.name, "main": a.main} for a in accounts]
+    if connection.iban not in {a.iban for a in accounts}:
+        connection.iban = accounts[0].iban if accounts else ""
+    if vat_rate is not None:
+        connection.vat_rate = vat_rate
+    connection.verified_at = timezone.now()
+    connection.last_error = ""
+    connection.full_clean(exclude=["tenant"])
+    connection.save()
+    cache.delete(_failures_key(tenant))
+    _tenant_settings_save(tenant=tenant, siret_property=siret_property)
+    logger.info("Qonto organization %s connected to portal %s", organization.slug, tenant.portal_id)
+    return connection
+
+
+def _tenant_settings_save(
+    *, tenant: Tenant, siret_property: str | None = None, payment_terms_days: int | None = None
+) -> None:
+    from hubspot_app.services import hubspot_setup_enqueue
+
+    fields = []
+    needs_setup = False
+    if siret_property is not None and siret_property != tenant.siret_property:
+        tenant.siret_property = siret_property
+        fields.append("siret_property")
+        needs_setup = siret_property == SIRET_PROPERTY_NAME
+    if payment_terms_days is not None and payment_terms_days != tenant.payment_terms_days:
+        tenant.payment_terms_days = payment_terms_days
+        fields.append("payment_terms_days")
+    if fields:
+        tenant.save(update_fields=[*fields, "updated_at"])
+    installation = HubSpotInstallation.objects.filter(tenant=tenant).first()
+    if (
+        installation is not None
+        and installation.has_tokens
+        and (needs_setup or not installation.setup_completed_at)
+    ):
+        hubspot_setup_enqueue(tenant_id=tenant.pk)
+
+
+@transaction.atomic
+def qonto_iban_choose(*, tenant: Tenant, iban: str) -> QontoConnection:
+    """Pick the receiving account among the organization's usable ones (raises ``ValueError``)."""
+    connection = QontoConnection.objects.select_for_update().get(tenant=tenant)
+    if iban not in {a.get("iban") for a in connection.bank_accounts or []}:
+        raise ValueError("IBAN not among the organization's accounts")
+    connection.iban = iban
+    connection.save(update_fields=["iban", "updated_at"])
+    return connection
+
+
+@transaction.atomic
+def tenant_invoicing_settings_save(
+    *,
+    tenant: Tenant,
+    vat_rate: Decimal,
+    iban: str,
+    siret_property: str,
+    payment_terms_days: int,
+) -> None:
+    """The Settings page's invoicing block (values already validated by the form)."""
+    connection = QontoConnection.objects.select_for_update().get(tenant=tenant)
+    connection.vat_rate = vat_rate
+    connection.iban = iban
+    connection.save(update_fields=["vat_rate", "iban", "updated_at"])
+    _tenant_settings_save(tenant=tenant, siret_property=siret_property, payment_terms_days=payment_terms_days)

@@ -1,0 +1,224 @@
+"""Connect Qonto (onboarding step 2) and Settings. Thin: parse the form, call a service, render."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+
+from connector.exceptions import QontoAuthError, QontoError, QontoRetryableError
+from connector.models import QontoConnection, Tenant
+from connector.onboarding.forms import (
+    IbanChoiceForm,
+    InvoicingSettingsForm,
+    QontoConnectForm,
+    QontoCredentialsForm,
+    format_iban,
+)
+from connector.onboarding.selectors import (
+    company_property_choices,
+    qonto_connection_for,
+)
+from connector.onboarding.services import (
+    QontoAttemptsExceededError,
+    QontoNoUsableAccountError,
+    qonto_connection_save,
+    qonto_credentials_verify,
+    qonto_iban_choose,
+    tenant_invoicing_settings_save,
+)
+from connector.qonto_client import QontoCredentials, QontoRateLimitedError
+from connector.tenancy import tenant_required
+from hubspot_app.models import HubSpotInstallation
+from hubspot_app.services import hubspot_setup_enqueue
+
+logger = logging.getLogger(__name__)
+
+BILLING_PLANS_PATH = "/billing/plans"  # step 3, served by the billing app
+BILLING_HOME_PATH = "/billing/"
+
+
+def _verify_and_save(
+    request: HttpRequest,
+    form: QontoCredentialsForm,
+    tenant: Tenant,
+    *,
+    vat_rate: Any = None,
+    siret_property: str | None = None,
+) -> QontoConnection | None:
+    """Check the credentials with Qonto; put each failure next to the field it concerns."""
+    data = form.cleaned_data
+    credentials = QontoCredentials(data["organization_slug"], data["secret_key"], data["staging_token"])
+    try:
+        organization = qonto_credentials_verify(tenant=tenant, credentials=credentials)
+    except QontoAttemptsExceededError as exc:
+        form.add_error(None, str(exc.user_message))
+    except QontoAuthError as exc:
+        if exc.code == "qonto_environment_mismatch":
+            field = (
+                "staging_token"
+                if data["environment"] == QontoConnection.Environment.SANDBOX
+                else "environment"
+            )
+            form.add_error(field, str(exc.user_message))
+        elif data["environment"] == QontoConnection.Environment.SANDBOX:
+            form.add_error(
+                "secret_key",
+                _(
+                    "Qonto refuse ces identifiants sur son sandbox. Vérifiez l'identifiant, la clé et le "
+                    "jeton de staging — ou choisissez « Production » si c'est une clé de production."
+                ),
+            )
+        else:
+            form.add_error(
+                "secret_key",
+                _(
+                    "Qonto refuse ces identifiants : vérifiez l'identifiant de l'organisation et la clé "
+                    "secrète (Paramètres › Intégrations et partenariats › Clé API)."
+                ),
+            )
+    except QontoRateLimitedError:
+        form.add_error(None, _("Qonto limite temporairement les requêtes. Réessayez dans une minute."))
+    except QontoRetryableError:
+        form.add_error(
+            None,
+            _(
+                "Qonto est injoignable pour le moment : vos identifiants n'ont pas pu être vérifiés. "
+                "Réessayez dans un instant."
+            ),
+        )
+    except QontoNoUsableAccountError as exc:
+        form.add_error(None, str(exc.user_message))
+    except QontoError as exc:
+        logger.warning("Qonto check for portal %s failed: %s", tenant.portal_id, exc.code)
+        form.add_error(
+            None, _("Qonto a renvoyé une erreur inattendue (%(code)s). Réessayez.") % {"code": exc.code}
+        )
+    else:
+        connection = qonto_connection_save(
+            tenant=tenant,
+            credentials=credentials,
+            environment=data["environment"],
+            organization=organization,
+            vat_rate=vat_rate,
+            siret_property=siret_property,
+        )
+        messages.success(
+            request,
+            _("Connexion à Qonto réussie : %(name)s.")
+            % {"name": organization.legal_name or organization.slug},
+        )
+        return connection
+    return None
+
+
+def _iban_form(connection: QontoConnection | None, data: Any = None) -> IbanChoiceForm | None:
+    if connection is None or connection.verified_at is None or len(connection.bank_accounts or []) < 2:
+        return None
+    return IbanChoiceForm(data, accounts=connection.bank_accounts, initial={"iban": connection.iban})
+
+
+@never_cache
+@tenant_required
+@require_http_methods(["GET", "POST"])
+def qonto_connect(request: HttpRequest) -> HttpResponse:
+    """Step 2: organization login + secret key + VAT + SIRET property, checked live with Qonto."""
+    tenant: Tenant = request.tenant  # type: ignore[attr-defined]
+    connection = qonto_connection_for(tenant)
+    choices = company_property_choices(tenant)
+    form = QontoConnectForm(connection=connection, tenant=tenant, siret_choices=choices)
+    iban_form = _iban_form(connection)
+    status = 200
+    if request.method == "POST" and request.POST.get("form") == "iban":
+        iban_form = _iban_form(connection, request.POST)
+        if iban_form is not None and iban_form.is_valid():
+            qonto_iban_choose(tenant=tenant, iban=iban_form.cleaned_data["iban"])
+            return HttpResponseRedirect(BILLING_PLANS_PATH)
+        status = 400
+    elif request.method == "POST":
+        form = QontoConnectForm(request.POST, connection=connection, tenant=tenant, siret_choices=choices)
+        if form.is_valid() and _verify_and_save(
+            request,
+            form,
+            tenant,
+            vat_rate=form.cleaned_data["vat_rate"],
+            siret_property=form.cleaned_data["siret_property"],
+        ):
+            return redirect("onboarding_qonto")
+        status = 400
+    return render(
+        request,
+        "onboarding/qonto.html",
+        {
+            "form": form,
+            "iban_form": iban_form,
+            "connection": connection if connection and connection.verified_at else None,
+            "main_iban": format_iban(connection.iban) if connection and connection.iban else "",
+            "hubspot_unreachable": choices is None,
+            "billing_plans_url": BILLING_PLANS_PATH,
+            "step": 2,
+        },
+        status=status,
+    )
+
+
+@never_cache
+@tenant_required
+@require_http_methods(["GET", "POST"])
+def tenant_settings(request: HttpRequest) -> HttpResponse:
+    """Settings: invoicing (VAT, IBAN, SIRET property, payment terms), Qonto key, installation."""
+    tenant: Tenant = request.tenant  # type: ignore[attr-defined]
+    connection = qonto_connection_for(tenant)
+    if connection is not None and connection.verified_at is None:
+        connection = None
+    choices = company_property_choices(tenant)
+    invoicing_form = (
+        InvoicingSettingsForm(tenant=tenant, connection=connection, siret_choices=choices)
+        if connection
+        else None
+    )
+    qonto_form = QontoCredentialsForm(connection=connection, prefix="qonto")
+    status = 200
+    section = request.POST.get("form") if request.method == "POST" else None
+    if section == "invoicing" and connection is not None:
+        invoicing_form = InvoicingSettingsForm(
+            request.POST, tenant=tenant, connection=connection, siret_choices=choices
+        )
+        if invoicing_form.is_valid():
+            tenant_invoicing_settings_save(tenant=tenant, **invoicing_form.cleaned_data)
+            messages.success(request, _("Réglages de facturation enregistrés."))
+            return redirect("tenant_settings")
+        status = 400
+    elif section == "qonto":
+        qonto_form = QontoCredentialsForm(request.POST, connection=connection, prefix="qonto")
+        if qonto_form.is_valid() and _verify_and_save(request, qonto_form, tenant):
+            return redirect("tenant_settings")
+        status = 400
+    elif section == "setup":
+        hubspot_setup_enqueue(tenant_id=tenant.pk)
+        messages.info(request, _("La création des propriétés Qonto dans HubSpot est relancée."))
+        return redirect("tenant_settings")
+    elif request.method == "POST":
+        status = 400
+    installation = HubSpotInstallation.objects.filter(tenant=tenant).first()
+    return render(
+        request,
+        "onboarding/settings.html",
+        {
+            "tenant": tenant,
+            "connection": connection,
+            "invoicing_form": invoicing_form,
+            "qonto_form": qonto_form,
+            "installation": installation,
+            "hubspot_unreachable": choices is None,
+            "billing_url": BILLING_HOME_PATH,
+            "user_email": request.session.get("tenant_user_email", ""),
+        },
+        status=status,
+    )

@@ -1,0 +1,48 @@
+from django.contrib import admin
+from django.http import HttpRequest
+
+from hubspot_app.models import HubSpotInstallation
+
+
+@admin.register(HubSpotInstallation)
+class HubSpotInstallationAdmin(admin.ModelAdmin):
+    """Read-only: support sees when and by whom the app was installed, and when and why it left.
+
+    The tokens are never shown (not even their presence in clear: only ``has_tokens``).
+    """
+
+    list_display = (
+        "tenant",
+        "installer_email",
+        "installed_at",
+        "uninstalled_at",
+        "setup_completed_at",
+        "has_tokens",
+    )
+    list_filter = (("uninstalled_at", admin.EmptyFieldListFilter),)
+    search_fields = ("tenant__portal_id", "tenant__name", "installer_email", "hub_domain")
+    list_select_related = ("tenant",)
+    fields = (
+        "tenant",
+        "hub_domain",
+        "installer_email",
+        "installer_user_id",
+        "scopes",
+        "installed_at",
+        "expires_at",
+        "has_tokens",
+        "setup_completed_at",
+        "uninstalled_at",
+        "uninstall_reason",
+    )
+    readonly_fields = fields
+
+    @admin.display(boolean=True, description="Jetons présents")
+    def has_tokens(self, obj: HubSpotInstallation) -> bool:
+        return obj.has_tokens
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

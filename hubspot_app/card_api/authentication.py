@@ -1,0 +1,98 @@
+"""Authentication of the card's calls: a valid HubSpot v3 signature, then an installed portal.
+
+HubSpot signs each ``hubspot.fetch`` with our app's client secret over the public URL it called
+(``PUBLIC_BASE_URL`` + path + query), so the query parameters the card appends (``portalId``,
+``userId``, ``userEmail``) are tamper-proof once the signature verifies.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+from django.conf import settings
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.request import Request
+
+from connector.logging import tenant_var
+from connector.models import Tenant
+from hubspot_app.card_api.errors import CardApiError
+from hubspot_app.signature import SignatureError, verify_v3
+
+logger = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class CardCaller:
+    """Who is calling, as the verified URL says."""
+
+    portal_id: int
+    user_id: str
+    user_email: str
+    locale: str
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+
+def caller_locale(request: Request) -> str:
+    """``locale`` query parameter (the card's ``context.user.locale``), else Accept-Language, else French."""
+    raw = (request.query_params.get("locale") or request.headers.get("Accept-Language") or "fr").lower()
+    return "en" if raw.startswith("en") else "fr"
+
+
+class HubSpotSignatureAuthentication(BaseAuthentication):
+    def authenticate(self, request: Request) -> tuple[CardCaller, Tenant]:
+        locale = caller_locale(request)
+        uri = settings.PUBLIC_BASE_URL + request._request.get_full_path()
+        try:
+            verify_v3(
+                secret=settings.HUBSPOT_CLIENT_SECRET,
+                method=request.method or "GET",
+                uri=uri,
+                body=request._request.body,
+                timestamp=request.headers.get("X-HubSpot-Request-Timestamp"),
+                signature=request.headers.get("X-HubSpot-Signature-v3"),
+            )
+        except SignatureError as exc:
+            logger.warning("card API: signature refused: %s", exc)
+            raise CardApiError("invalid_signature", status=401, locale=locale) from exc
+        raw_portal = request.query_params.get("portalId", "")
+        tenant = None
+        if raw_portal.isdigit():
+            tenant = (
+                Tenant.objects.filter(portal_id=int(raw_portal))
+                .exclude(status=Tenant.Status.UNINSTALLED)
+                .first()
+            )
+        if tenant is None:
+            raise CardApiError("unknown_portal", status=404, locale=locale)
+        tenant_var.set(str(tenant.portal_id))
+        caller = CardCaller(
+            portal_id=tenant.portal_id,
+            user_id=request.query_params.get("userId", ""),
+            user_email=request.query_params.get("userEmail", ""),
+            locale=locale,
+        )
+        return caller, tenant
+
+    def authenticate_header(self, request: Request) -> str:
+        return "HubSpot-Signature-v3"
+
+
+class HubSpotSignatureScheme(OpenApiAuthenticationExtension):
+    """Describes the v3 signature in the OpenAPI schema (drf-spectacular)."""
+
+    target_class = "hubspot_app.card_api.authentication.HubSpotSignatureAuthentication"
+    name = "HubSpotSignatureV3"
+
+    def get_security_definition(self, auto_schema: object) -> dict[str, str]:
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "X-HubSpot-Signature-v3",
+            "description": "base64(HMAC-SHA256(client secret, METHOD + public URL + body + "
+            "X-HubSpot-Request-Timestamp)); the timestamp must be under 5 minutes old.",
+        }

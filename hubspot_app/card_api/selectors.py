@@ -1,0 +1,108 @@
+"""What the card renders: the tenant's state, the deal's readiness, its invoices and totals."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from connector.invoice_services import (
+    card_status,
+    deal_snapshot_read,
+    decimal_or_none,
+    invoice_settings_for,
+    invoice_view,
+    tenant_state,
+)
+from connector.invoicing.snapshot import TenantInvoiceSettings
+from connector.invoicing.summary import deal_totals
+from connector.invoicing.validation import validate_deal
+from connector.models import Invoice, QontoConnection, Tenant
+
+ERROR_MESSAGES = {
+    "en": "Invoice creation failed.",
+    "fr": "La création de la facture a échoué.",
+}
+
+
+def _money(value: Decimal | None) -> str | None:
+    return None if value is None else f"{value.quantize(Decimal('0.01'))}"
+
+
+def invoice_json(invoice: Invoice, lang: str) -> dict[str, Any]:
+    status = card_status(invoice)
+    error = None
+    if status == "failed":
+        error = {
+            "code": invoice.error_code or "failed",
+            "message": invoice.error_message or ERROR_MESSAGES[lang],
+            "retryable": bool(invoice.error_retryable and not invoice.qonto_invoice_id),
+        }
+    return {
+        "id": str(invoice.id),
+        "kind": invoice.kind,
+        "percentage": None if invoice.percentage is None else f"{invoice.percentage.normalize():f}",
+        "status": status,
+        "number": invoice.number,
+        "issue_date": invoice.issue_date.isoformat() if invoice.issue_date else None,
+        "due_date": invoice.due_date.isoformat() if invoice.due_date else None,
+        "total_amount": _money(invoice.total_amount),
+        "vat_amount": _money(invoice.vat_amount),
+        "subtotal_amount": _money(invoice.subtotal_amount),
+        "currency": invoice.currency,
+        "qonto_url": invoice.qonto_url or None,
+        "deducted": invoice.deducted or [],
+        "error": error,
+        "created_at": invoice.created_at.isoformat().replace("+00:00", "Z"),
+    }
+
+
+def _settings_url(tenant: Tenant) -> str | None:
+    from hubspot_app.services import settings_link_for
+
+    return settings_link_for(tenant)
+
+
+def card_state(*, tenant: Tenant, deal_id: str, lang: str) -> dict[str, Any]:
+    state = tenant_state(tenant, lang=lang)
+    snapshot = deal_snapshot_read(tenant=tenant, deal_id=deal_id)  # ≤ 3 HubSpot calls, never Qonto
+    connection = QontoConnection.objects.filter(tenant=tenant).first()
+    inv_settings = (
+        invoice_settings_for(tenant)
+        if connection is not None
+        else TenantInvoiceSettings(
+            vat_rate_percent=Decimal("20"),
+            payment_terms_days=tenant.payment_terms_days,
+            iban="",
+            allow_siren=tenant.allow_siren,
+            siret_property=tenant.siret_property,
+        )
+    )
+    problems = validate_deal(snapshot, inv_settings, kind="full")
+    invoices = list(Invoice.objects.filter(tenant=tenant, hubspot_deal_id=deal_id).order_by("created_at"))
+    amount = decimal_or_none(snapshot.amount)
+    totals = deal_totals(amount, [invoice_view(i) for i in invoices])
+    return {
+        "tenant": {
+            "status": state.status,
+            "plan": state.plan,
+            "settings_url": _settings_url(tenant),
+            "message": state.message,
+        },
+        "deal": {
+            "id": snapshot.id,
+            "name": snapshot.name or "",
+            "amount": _money(amount),
+            "currency": (snapshot.currency or "EUR").upper(),
+        },
+        "readiness": {"ready": not problems, "problems": [p.as_json(lang) for p in problems]},
+        "invoices": [invoice_json(i, lang) for i in invoices],
+        "totals": {
+            "deal_amount": _money(totals.deal_amount),
+            "invoiced": _money(totals.invoiced),
+            "paid": _money(totals.paid),
+            "left_to_invoice": _money(totals.left_to_invoice),
+        },
+        "last_synced_at": tenant.last_synced_at.isoformat().replace("+00:00", "Z")
+        if tenant.last_synced_at
+        else None,
+    }

@@ -1,0 +1,154 @@
+"""Request validation and the OpenAPI description of the card API's bodies."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from rest_framework import serializers
+
+KEY_RE = re.compile(r"^[A-Za-z0-9_-]{8,80}$")
+
+
+class InvoiceCreateSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["full", "deposit", "balance"])
+    percentage = serializers.CharField(required=False, allow_null=True, max_length=10)
+    idempotency_key = serializers.CharField(max_length=80)
+
+    def to_internal_value(self, data: Any) -> Any:
+        if (
+            isinstance(data, dict)
+            and isinstance(data.get("percentage"), int | float)
+            and not isinstance(data.get("percentage"), bool)
+        ):
+            data = {**data, "percentage": str(data["percentage"])}
+        return super().to_internal_value(data)
+
+    def validate_percentage(self, value: str | None) -> Decimal | None:
+        if value in (None, ""):
+            return None
+        try:
+            number = Decimal(str(value).replace(",", "."))
+        except InvalidOperation:
+            raise serializers.ValidationError("not a number") from None
+        if not number.is_finite():
+            raise serializers.ValidationError("not a number")
+        return number
+
+    def validate_idempotency_key(self, value: str) -> str:
+        if not KEY_RE.match(value):
+            raise serializers.ValidationError("8 to 80 letters, digits, '-' or '_'")
+        return value
+
+
+FIELD_MESSAGES = {
+    "kind": {
+        "fr": "Type de facture inconnu (full, deposit ou balance).",
+        "en": "Unknown kind (full, deposit or balance).",
+    },
+    "percentage": {"fr": "Le pourcentage doit être un nombre.", "en": "The percentage must be a number."},
+    "idempotency_key": {
+        "fr": "Clé d'idempotence manquante ou invalide.",
+        "en": "Missing or invalid idempotency key.",
+    },
+}
+
+
+def problems_from(serializer: serializers.Serializer, lang: str) -> list[dict[str, str]]:
+    errors = serializer.errors if isinstance(serializer.errors, dict) else {}
+    out = []
+    for field in errors:
+        messages = FIELD_MESSAGES.get(field, {"fr": "Champ invalide.", "en": "Invalid field."})
+        out.append({"code": f"invalid_{field}", "field": field, "message": messages[lang]})
+    if not out:
+        out.append(
+            {
+                "code": "invalid_body",
+                "field": "",
+                "message": "Corps JSON invalide." if lang == "fr" else "Invalid JSON body.",
+            }
+        )
+    return out
+
+
+# --- response shapes (documentation: drf-spectacular reads them for the OpenAPI schema) ---------
+class ProblemSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    field = serializers.CharField()
+    message = serializers.CharField()
+
+
+class ErrorBodySerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    problems = ProblemSerializer(many=True, required=False)
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = ErrorBodySerializer()
+
+
+class InvoiceErrorSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    retryable = serializers.BooleanField()
+
+
+class InvoiceSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    kind = serializers.ChoiceField(choices=["full", "deposit", "balance"])
+    percentage = serializers.CharField(allow_null=True)
+    status = serializers.ChoiceField(choices=["pending", "draft", "unpaid", "paid", "canceled", "failed"])
+    number = serializers.CharField(allow_null=True)
+    issue_date = serializers.DateField(allow_null=True)
+    due_date = serializers.DateField(allow_null=True)
+    total_amount = serializers.CharField()
+    vat_amount = serializers.CharField()
+    subtotal_amount = serializers.CharField()
+    currency = serializers.CharField()
+    qonto_url = serializers.URLField(allow_null=True)
+    deducted = serializers.ListField(child=serializers.DictField())
+    error = InvoiceErrorSerializer(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
+class InvoiceEnvelopeSerializer(serializers.Serializer):
+    invoice = InvoiceSerializer()
+
+
+class TenantStateSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(
+        choices=["active", "grace", "needs_qonto", "needs_plan", "suspended", "uninstalled"]
+    )
+    plan = serializers.CharField(allow_null=True)
+    settings_url = serializers.URLField(allow_null=True)
+    message = serializers.CharField(allow_null=True)
+
+
+class DealSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    name = serializers.CharField()
+    amount = serializers.CharField(allow_null=True)
+    currency = serializers.CharField()
+
+
+class ReadinessSerializer(serializers.Serializer):
+    ready = serializers.BooleanField()
+    problems = ProblemSerializer(many=True)
+
+
+class TotalsSerializer(serializers.Serializer):
+    deal_amount = serializers.CharField(allow_null=True)
+    invoiced = serializers.CharField()
+    paid = serializers.CharField()
+    left_to_invoice = serializers.CharField()
+
+
+class CardStateSerializer(serializers.Serializer):
+    tenant = TenantStateSerializer()
+    deal = DealSerializer()
+    readiness = ReadinessSerializer()
+    invoices = InvoiceSerializer(many=True)
+    totals = TotalsSerializer()
+    last_synced_at = serializers.DateTimeField(allow_null=True)

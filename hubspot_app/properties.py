@@ -1,0 +1,179 @@
+"""The HubSpot properties the connector owns: one group per object type, names prefixed ``qonto_``.
+
+``DEAL_PROPERTIES`` is the single source of truth for the deal fields the invoice write-back
+fills in (import the names from here, never retype them). The setup service
+(``hubspot_app.services.hubspot_setup``) creates the group and each property once, and patches a
+property only when its definition here differs from HubSpot's (spec/hubspot.md §5.7, §9.5).
+
+Values written to HubSpot are strings: dates ``YYYY-MM-DD``, datetimes ISO 8601, numbers plain
+decimals (``"1200.00"``), booleans ``"true"``/``"false"``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+GROUP_NAME = "qonto_connector"
+GROUP_LABEL = "Qonto"
+
+DEAL_PROPERTY_GROUP: Mapping[str, Any] = MappingProxyType(
+    {"name": GROUP_NAME, "label": GROUP_LABEL, "displayOrder": -1}
+)
+COMPANY_PROPERTY_GROUP: Mapping[str, Any] = DEAL_PROPERTY_GROUP
+
+# Invoice statuses the deal can show (the card's statuses: spec/card-api.md).
+INVOICE_STATUS_OPTIONS: tuple[tuple[str, str], ...] = (
+    ("pending", "En attente"),
+    ("draft", "Brouillon"),
+    ("unpaid", "À payer"),
+    ("paid", "Payée"),
+    ("canceled", "Annulée"),
+    ("failed", "Échec"),
+)
+
+
+def _prop(
+    name: str, label: str, type_: str, field_type: str, description: str, **extra: Any
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "label": label,
+        "type": type_,
+        "fieldType": field_type,
+        "groupName": GROUP_NAME,
+        "description": description,
+        **extra,
+    }
+
+
+def _options(pairs: tuple[tuple[str, str], ...]) -> list[dict[str, Any]]:
+    return [
+        {"label": label, "value": value, "displayOrder": i, "hidden": False}
+        for i, (value, label) in enumerate(pairs)
+    ]
+
+
+DEAL_PROPERTIES: tuple[Mapping[str, Any], ...] = tuple(
+    MappingProxyType(p)
+    for p in (
+        _prop(
+            "qonto_last_invoice_id",
+            "Qonto – ID de la dernière facture",
+            "string",
+            "text",
+            "Identifiant Qonto de la dernière facture créée pour ce deal.",
+        ),
+        _prop(
+            "qonto_last_invoice_number",
+            "Qonto – N° de la dernière facture",
+            "string",
+            "text",
+            "Numéro attribué par Qonto à la finalisation (vide tant que la facture est un brouillon).",
+        ),
+        _prop(
+            "qonto_last_invoice_status",
+            "Qonto – Statut de la dernière facture",
+            "enumeration",
+            "select",
+            "Statut de la dernière facture dans Qonto.",
+            options=_options(INVOICE_STATUS_OPTIONS),
+        ),
+        _prop(
+            "qonto_last_invoice_issue_date",
+            "Qonto – Date d'émission",
+            "date",
+            "date",
+            "Date d'émission de la dernière facture.",
+        ),
+        _prop(
+            "qonto_last_invoice_due_date",
+            "Qonto – Date d'échéance",
+            "date",
+            "date",
+            "Date d'échéance de la dernière facture.",
+        ),
+        _prop(
+            "qonto_last_invoice_amount",
+            "Qonto – Montant de la dernière facture (TTC)",
+            "number",
+            "number",
+            "Montant toutes taxes comprises de la dernière facture, en euros.",
+        ),
+        _prop(
+            "qonto_invoiced_amount",
+            "Qonto – Montant facturé (HT)",
+            "number",
+            "number",
+            "Total hors taxes des factures Qonto de ce deal (hors annulées et en échec).",
+        ),
+        _prop(
+            "qonto_paid_amount",
+            "Qonto – Montant payé (HT)",
+            "number",
+            "number",
+            "Total hors taxes des factures payées.",
+        ),
+        _prop(
+            "qonto_left_to_invoice",
+            "Qonto – Reste à facturer (HT)",
+            "number",
+            "number",
+            "Montant du deal moins le montant facturé.",
+        ),
+        _prop(
+            "qonto_overdue",
+            "Qonto – Facture en retard",
+            "bool",
+            "booleancheckbox",
+            "Une facture à payer a dépassé son échéance.",
+            options=_options((("true", "Oui"), ("false", "Non"))),
+        ),
+        _prop(
+            "qonto_invoices_summary",
+            "Qonto – Récapitulatif des factures",
+            "string",
+            "textarea",
+            "Une ligne par facture : numéro, type, montant, statut, échéance.",
+        ),
+        _prop(
+            "qonto_last_sync_at",
+            "Qonto – Dernière synchronisation",
+            "datetime",
+            "date",
+            "Quand le connecteur a mis ce deal à jour pour la dernière fois.",
+        ),
+    )
+)
+
+DEAL_PROPERTY_NAMES: tuple[str, ...] = tuple(p["name"] for p in DEAL_PROPERTIES)
+
+# The company property holding the SIRET when the tenant keeps it in our own field
+# (``Tenant.siret_property == SIRET_PROPERTY_NAME``).
+SIRET_PROPERTY_NAME = "qonto_siret"
+COMPANY_SIRET_PROPERTY: Mapping[str, Any] = MappingProxyType(
+    _prop(
+        SIRET_PROPERTY_NAME,
+        "SIRET",
+        "string",
+        "text",
+        "Numéro SIRET (14 chiffres) de l'entreprise, repris sur les factures Qonto.",
+    )
+)
+COMPANY_PROPERTIES: tuple[Mapping[str, Any], ...] = (COMPANY_SIRET_PROPERTY,)
+
+# Fields compared with HubSpot's definition to decide whether a PATCH is needed.
+COMPARED_FIELDS = ("label", "type", "fieldType", "groupName", "description")
+
+
+def _option_pairs(options: Any) -> list[tuple[str, str]]:
+    return [(str(o.get("value", "")), str(o.get("label", ""))) for o in options or [] if isinstance(o, dict)]
+
+
+def definition_changes(wanted: Mapping[str, Any], existing: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of ``wanted`` that HubSpot's ``existing`` definition does not match (a PATCH body)."""
+    changes = {k: wanted[k] for k in COMPARED_FIELDS if k in wanted and existing.get(k) != wanted[k]}
+    if "options" in wanted and _option_pairs(existing.get("options")) != _option_pairs(wanted["options"]):
+        changes["options"] = list(wanted["options"])
+    return changes

@@ -1,0 +1,130 @@
+"""A new customer installs from HubSpot and connects Qonto, in a real browser (Chromium).
+
+Our site runs on pytest-django's ``live_server`` (a thread of this process, on the test database,
+Celery eager), HubSpot and Qonto are the sandbox simulators. Screenshots of each step are saved
+under ``test-artifacts/onboarding/``.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from connector.models import QontoConnection, Tenant
+from hubspot_app.models import HubSpotInstallation
+from sandbox import demo
+from sandbox.core import SandboxConfig
+from sandbox.testing import RunningSandbox, start_sandbox
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "onboarding"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="Debian's Chromium is not installed"),
+]
+
+
+@pytest.fixture
+def browser_page(monkeypatch) -> Iterator[object]:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    # Playwright's sync API runs an event loop in this thread; our ORM asserts are still synchronous.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        context = browser.new_context(locale="fr-FR", viewport={"width": 1100, "height": 900})
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        try:
+            yield page
+        finally:
+            context.close()
+            browser.close()
+
+
+@pytest.fixture
+def live_sandbox(live_server, settings) -> Iterator[RunningSandbox]:
+    running = start_sandbox(
+        SandboxConfig(
+            port=0,
+            connector_base_url=live_server.url,
+            hubspot_redirect_uris=(f"{live_server.url}/hubspot/oauth/callback",),
+        )
+    )
+    for key, value in running.env.items():
+        setattr(settings, key, value)
+    cfg = running.sandbox.config
+    settings.PUBLIC_BASE_URL = live_server.url
+    settings.HUBSPOT_CLIENT_ID = cfg.hubspot_client_id
+    settings.HUBSPOT_CLIENT_SECRET = cfg.hubspot_client_secret
+    settings.HUBSPOT_APP_ID = cfg.hubspot_app_id
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def test_new_customer_installs_and_connects_qonto(live_server, live_sandbox, browser_page) -> None:
+    page = browser_page
+
+    # 1. Our install link sends the admin to HubSpot's consent page.
+    page.goto(f"{live_server.url}/hubspot/install")
+    page.wait_for_url(re.compile(r".*/hubspot-app/oauth/authorize.*"))
+    assert "Qonto Connector" in page.content()
+    shot(page, "01-hubspot-consent")
+
+    # 2. Install → back on our site, signed in, on "Connecter Qonto" (step 2 of 3), in French.
+    page.click("#install-button")
+    page.wait_for_url(f"{live_server.url}/onboarding/qonto")
+    assert page.locator("html").get_attribute("lang") == "fr"
+    assert page.locator('.steps [aria-current="step"]').inner_text().startswith("2 Connecter Qonto")
+    page.get_by_role("heading", name="Connectez votre compte Qonto").wait_for()
+    shot(page, "02-connect-qonto")
+    tenant = Tenant.objects.get(portal_id=demo.PORTAL_ID)
+    assert HubSpotInstallation.objects.get(tenant=tenant).setup_completed_at is not None
+
+    # 3. Wrong credentials: the error is shown next to the secret key field.
+    page.get_by_label("Identifiant de l'organisation (login)").fill(demo.QONTO_LOGIN)
+    page.get_by_label("Clé secrète").fill("qsk_this_is_not_the_key")
+    page.get_by_role("button", name="Connecter Qonto").click()
+    error = page.locator("#id_secret_key_error")
+    error.wait_for()
+    assert "Qonto refuse ces identifiants" in error.inner_text()
+    assert page.get_by_label("Clé secrète").input_value() == ""  # never sent back
+    shot(page, "03-wrong-credentials")
+
+    # 4. The right ones: green confirmation with the organization's legal name, IBAN choice.
+    page.get_by_label("Clé secrète").fill(demo.QONTO_SECRET_KEY)
+    page.get_by_role("button", name="Connecter Qonto").click()
+    confirmation = page.locator(".alert.success").first
+    confirmation.wait_for()
+    assert demo.QONTO_LEGAL_NAME in confirmation.inner_text()
+    assert page.locator('input[name="iban"]').count() == 2
+    assert page.locator(f'input[name="iban"][value="{demo.QONTO_IBAN_MAIN}"]').is_checked()
+    assert demo.QONTO_SECRET_KEY not in page.content()
+    shot(page, "04-qonto-connected")
+
+    connection = QontoConnection.objects.get(tenant=tenant)
+    assert connection.legal_name == demo.QONTO_LEGAL_NAME
+    assert connection.iban == demo.QONTO_IBAN_MAIN
