@@ -1,0 +1,108 @@
+"""The card on the sandbox's HubSpot deal page, in Chromium: a complete deal gets its invoice; the
+company without SIRET shows the problem and no invoice is made.
+
+The sandbox deal page calls our card API through a proxy that signs each call (v3) exactly as
+``hubspot.fetch`` does; our site runs on ``live_server`` (Celery eager in its thread).
+Screenshots are saved under ``test-artifacts/card/``.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from connector.models import Invoice
+from sandbox import demo
+from sandbox.core import SandboxConfig
+from sandbox.testing import RunningSandbox, start_sandbox
+from tests.invoice_world import make_operational_tenant
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "card"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="Debian's Chromium is not installed"),
+]
+
+
+@pytest.fixture
+def card_sandbox(live_server: Any, settings: Any) -> Iterator[RunningSandbox]:
+    running = start_sandbox(SandboxConfig(port=0, connector_base_url=live_server.url))
+    for key, value in running.env.items():
+        setattr(settings, key, value)
+    cfg = running.sandbox.config
+    settings.PUBLIC_BASE_URL = live_server.url
+    settings.HUBSPOT_CLIENT_ID = cfg.hubspot_client_id
+    settings.HUBSPOT_CLIENT_SECRET = cfg.hubspot_client_secret
+    settings.HUBSPOT_APP_ID = cfg.hubspot_app_id
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def page(monkeypatch: Any) -> Iterator[Any]:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )  # fmt: skip
+        context = browser.new_context(locale="fr-FR", viewport={"width": 1100, "height": 900})
+        pg = context.new_page()
+        pg.set_default_timeout(20_000)
+        try:
+            yield pg
+        finally:
+            context.close()
+            browser.close()
+
+
+def deal_url(sb: RunningSandbox, deal_id: str) -> str:
+    return f"{sb.url}/hubspot-app/contacts/{demo.PORTAL_ID}/record/0-3/{deal_id}"
+
+
+def test_complete_deal_gets_its_invoice_and_no_siret_deal_is_refused(
+    card_sandbox: RunningSandbox, page: Any
+) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    make_operational_tenant(card_sandbox)
+
+    page.goto(deal_url(card_sandbox, demo.DEAL_COMPLETE_ID))
+    page.wait_for_selector("#card-body:not([hidden])")
+    page.wait_for_selector("#btn-full:not([disabled])")
+    assert "12" in page.inner_text("#card-totals")
+    page.screenshot(path=str(ARTIFACTS / "01-deal-ready.png"))
+    page.click("#btn-full")
+    page.wait_for_selector("#card-alerts .alert-success")
+    assert "brouillon" in page.inner_text("#card-alerts").lower()
+    page.wait_for_selector("#card-invoices >> text=Brouillon")
+    page.screenshot(path=str(ARTIFACTS / "02-invoice-created.png"))
+    invoice = Invoice.objects.get()
+    assert invoice.status == Invoice.Status.DRAFT
+    assert [q["id"] for q in card_sandbox.provider("qonto").list_invoices(demo.QONTO_LOGIN)] == [
+        invoice.qonto_invoice_id
+    ]
+    # The deal's Qonto properties were written and the page shows them after the refresh.
+    page.wait_for_selector("#deal-properties >> text=Statut de la dernière facture")
+    assert "draft" in page.inner_text("#deal-properties")
+
+    page.goto(deal_url(card_sandbox, demo.DEAL_NO_SIRET_ID))
+    page.wait_for_selector("#card-body:not([hidden])")
+    readiness = page.inner_text("#card-readiness")
+    assert "SIRET" in readiness
+    page.screenshot(path=str(ARTIFACTS / "03-no-siret.png"))
+    if page.is_enabled("#btn-full"):
+        page.click("#btn-full")
+        page.wait_for_selector("#card-alerts .alert-error")
+        assert "SIRET" in page.inner_text("#card-alerts")
+        page.screenshot(path=str(ARTIFACTS / "04-no-siret-refused.png"))
+    assert Invoice.objects.count() == 1
+    assert len(card_sandbox.provider("qonto").list_invoices(demo.QONTO_LOGIN)) == 1
