@@ -40,7 +40,9 @@ def main() -> int:
     sandbox_url = f"http://127.0.0.1:{SANDBOX_PORT}"
     env.setdefault("PUBLIC_BASE_URL", web_url)
     env.setdefault("SANDBOX_BASE", sandbox_url)
-    (ROOT / "var").mkdir(exist_ok=True)
+    # kombu's filesystem broker (used when REDIS_URL is unset) needs its folders to exist.
+    for folder in ("broker", "broker-processed"):
+        (ROOT / "var" / folder).mkdir(parents=True, exist_ok=True)
     py = sys.executable
 
     print("→ Applying migrations…", flush=True)
@@ -59,6 +61,11 @@ def main() -> int:
         ],
     }  # fmt: skip
     procs: dict[str, subprocess.Popen[bytes]] = {}
+
+    def _on_sigterm(*_: object) -> None:  # stop the children too, as Ctrl-C does
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         for name, cmd in commands.items():
             procs[name] = subprocess.Popen(cmd, cwd=ROOT, env=env)
