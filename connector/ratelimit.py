@@ -133,12 +133,12 @@ class RateLimiter:
 
 def hubspot_limiter(portal_id: int | str) -> RateLimiter:
     """HubSpot allows 110 requests / 10 s per portal for our app; we stay under it."""
-    return RateLimiter(f"hubspot:{portal_id}", getattr(settings, "HUBSPOT_RATE_LIMIT_PER_10S", 100), 10.0)
+    return RateLimiter(f"hubspot:{portal_id}", settings.HUBSPOT_RATE_LIMIT_PER_10S, 10.0)
 
 
 def qonto_limiter() -> RateLimiter:
     """Qonto's limits are per client IP, so all tenants share one budget."""
-    return RateLimiter("qonto:ip", getattr(settings, "QONTO_RATE_LIMIT_PER_10S", 800), 10.0)
+    return RateLimiter("qonto:ip", settings.QONTO_RATE_LIMIT_PER_10S, 10.0)
 
 
 class LockNotAcquired(Exception):

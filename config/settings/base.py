@@ -153,6 +153,10 @@ STRIPE_PRICE_ANNUAL = env("STRIPE_PRICE_ANNUAL", default="")
 STRIPE_API_BASE = env("STRIPE_API_BASE", default="https://api.stripe.com").rstrip("/")
 BILLING_GRACE_DAYS = env.int("BILLING_GRACE_DAYS", default=7)
 
+# Outbound budgets (connector.ratelimit), shared by every worker through Redis.
+HUBSPOT_RATE_LIMIT_PER_10S = env.int("HUBSPOT_RATE_LIMIT_PER_10S", default=100)
+QONTO_RATE_LIMIT_PER_10S = env.int("QONTO_RATE_LIMIT_PER_10S", default=800)
+
 # Outbound HTTP (connector.http): every call has both timeouts.
 HTTP_CONNECT_TIMEOUT = env.float("HTTP_CONNECT_TIMEOUT", default=5.0)
 HTTP_READ_TIMEOUT = env.float("HTTP_READ_TIMEOUT", default=20.0)
