@@ -5,6 +5,7 @@ from connector import views as connector_views
 
 urlpatterns = [
     path("healthz", connector_views.healthz, name="healthz"),
+    path("readyz", connector_views.readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/hubspot/v1/", include("hubspot_app.card_api.urls")),

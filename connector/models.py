@@ -9,9 +9,11 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from encrypted_model_fields.fields import EncryptedCharField
 
@@ -62,6 +64,12 @@ class Tenant(BaseModel):
 
     class Meta:
         ordering = ["-created_at"]
+        # Support's admin actions check these (granted to the "Admins support" group).
+        permissions = [
+            ("suspend_tenant", _("Suspendre ou réactiver un tenant")),
+            ("operate_tenant", _("Tester Qonto, synchroniser, relancer le setup HubSpot")),
+            ("retry_invoice", _("Relancer une facture en échec")),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name or 'Portal'} ({self.portal_id})"
@@ -271,3 +279,38 @@ class SyncRun(BaseModel):
 
     def __str__(self) -> str:
         return f"Sync {self.tenant_id} {self.started_at:%Y-%m-%d %H:%M} {self.status}"
+
+
+class AuditLog(models.Model):
+    """Who did what, when, to which tenant: every support action and every sensitive change.
+
+    Written only by ``connector.audit.audit``; never edited. ``user_email`` keeps who it was when
+    the user row is deleted, and names HubSpot users (who have no Django account).
+    """
+
+    class Action(models.TextChoices):
+        QONTO_TESTED = "qonto_tested", _("Connexion Qonto testée")
+        SYNC_REQUESTED = "sync_requested", _("Synchronisation demandée")
+        HUBSPOT_SETUP_REQUESTED = "hubspot_setup_requested", _("Setup HubSpot relancé")
+        TENANT_SUSPENDED = "tenant_suspended", _("Tenant suspendu")
+        TENANT_RESUMED = "tenant_resumed", _("Tenant réactivé")
+        INVOICE_RETRIED = "invoice_retried", _("Facture relancée")
+        CREDENTIALS_REPLACED = "credentials_replaced", _("Identifiants Qonto remplacés")
+        TENANT_DISCONNECTED = "tenant_disconnected", _("Application déconnectée")
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    user_email = models.CharField(max_length=254, blank=True, help_text=_("Who acted, as text."))
+    action = models.CharField(max_length=40, choices=Action.choices, db_index=True)
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.SET_NULL, null=True, blank=True, related_name="audit_logs"
+    )
+    detail = models.JSONField(default=dict, blank=True, help_text=_("What changed and the outcome."))
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.action} {self.user_email or '-'}"

@@ -254,6 +254,15 @@ def tenant_disconnect(*, tenant: Tenant, by_email: str = "") -> None:
         tenant_id=tenant.pk,
         reason=f"Déconnectée depuis la page Réglages par {by_email or 'un administrateur'}.",
     )
+    from connector.audit import audit
+    from connector.models import AuditLog
+
+    audit(
+        action=AuditLog.Action.TENANT_DISCONNECTED,
+        user_email=by_email,
+        tenant=tenant,
+        detail={"source": "settings"},
+    )
 
 
 # --- the card's settings link ---------------------------------------------------------------------

@@ -41,7 +41,7 @@ def main() -> int:
     env.setdefault("PUBLIC_BASE_URL", web_url)
     env.setdefault("SANDBOX_BASE", sandbox_url)
     # kombu's filesystem broker (used when REDIS_URL is unset) needs its folders to exist.
-    for folder in ("broker", "broker-processed"):
+    for folder in ("broker", "broker-processed", "broker-control"):
         (ROOT / "var" / folder).mkdir(parents=True, exist_ok=True)
     py = sys.executable
 

@@ -88,6 +88,7 @@ def qonto_connection_save(
     organization: Organization,
     vat_rate: Decimal | None = None,
     siret_property: str | None = None,
+    by_email: str = "",
 ) -> QontoConnection:
     """Store verified credentials (encrypted) and what Qonto said about the organization.
 
@@ -98,6 +99,14 @@ def qonto_connection_save(
     connection = QontoConnection.objects.select_for_update().filter(tenant=tenant).first()
     if connection is None:
         connection = QontoConnection(tenant=tenant)
+        replaced = False
+    else:
+        replaced = (connection.organization_slug, connection.secret_key, connection.staging_token) != (
+            credentials.login,
+            credentials.secret_key,
+            credentials.staging_token,
+        )
+    previous_slug = connection.organization_slug
     accounts = organization.usable_accounts
     connection.environment = environment
     connection.organization_slug = credentials.login
@@ -114,6 +123,21 @@ def qonto_connection_save(
     connection.last_error = ""
     connection.full_clean(exclude=["tenant"])
     connection.save()
+    if replaced:
+        from connector.audit import audit
+        from connector.models import AuditLog
+
+        audit(
+            action=AuditLog.Action.CREDENTIALS_REPLACED,
+            user_email=by_email,
+            tenant=tenant,
+            detail={
+                "organization_slug": credentials.login,
+                "previous_slug": previous_slug,
+                "environment": environment,
+                "key_hint": connection.secret_key_hint,
+            },
+        )
     cache.delete(_failures_key(tenant))
     _tenant_settings_save(tenant=tenant, siret_property=siret_property)
     logger.info("Qonto organization %s connected to portal %s", organization.slug, tenant.portal_id)

@@ -34,7 +34,7 @@ from connector.onboarding.services import (
     tenant_invoicing_settings_save,
 )
 from connector.qonto_client import QontoCredentials, QontoRateLimitedError
-from connector.tenancy import tenant_required
+from connector.tenancy import SESSION_USER_EMAIL, tenant_required
 from hubspot_app.models import HubSpotInstallation
 from hubspot_app.services import hubspot_setup_enqueue
 
@@ -108,6 +108,7 @@ def _verify_and_save(
             organization=organization,
             vat_rate=vat_rate,
             siret_property=siret_property,
+            by_email=request.session.get(SESSION_USER_EMAIL, ""),
         )
         messages.success(
             request,
