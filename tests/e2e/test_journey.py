@@ -12,6 +12,7 @@ three providers are the sandbox simulators. The screenshots are the README's wal
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,7 +28,14 @@ from sandbox.core import SandboxConfig
 from sandbox.testing import RunningSandbox, start_sandbox
 
 CHROMIUM = "/usr/bin/chromium"
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# The README's screenshots are refreshed on demand (UPDATE_DOCS_SCREENSHOTS=1 make test-python);
+# ordinary runs write to test-artifacts/ so a test run never changes committed files.
+_ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = (
+    _ROOT / "docs" / "screenshots"
+    if os.environ.get("UPDATE_DOCS_SCREENSHOTS")
+    else _ROOT / "test-artifacts" / "journey"
+)
 
 pytestmark = [
     pytest.mark.browser,
