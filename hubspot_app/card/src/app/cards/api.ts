@@ -155,23 +155,31 @@ export interface CallerIdentity {
   portalId: number | string;
   userId: number | string;
   userEmail: string;
+  /** HubSpot's `context.user.locale` ("fr", "en-us"): the backend answers messages in that language. */
+  locale?: string;
 }
 
 export interface ContextLike {
   portal: { id: number | string };
-  user: { id: number | string; email: string };
+  user: { id: number | string; email: string; locale?: string };
 }
 
 export function identityFromContext(context: ContextLike): CallerIdentity {
-  return { portalId: context.portal.id, userId: context.user.id, userEmail: context.user.email };
+  return {
+    portalId: context.portal.id,
+    userId: context.user.id,
+    userEmail: context.user.email,
+    locale: context.user.locale,
+  };
 }
 
-/** `${API_BASE}/api/hubspot/v1${path}?portalId=…&userId=…&userEmail=…` */
+/** `${API_BASE}/api/hubspot/v1${path}?portalId=…&userId=…&userEmail=…[&locale=…]` */
 export function buildUrl(path: string, identity: CallerIdentity, base: string = API_BASE): string {
   const query = [
     `portalId=${encodeURIComponent(String(identity.portalId))}`,
     `userId=${encodeURIComponent(String(identity.userId))}`,
     `userEmail=${encodeURIComponent(identity.userEmail ?? '')}`,
+    ...(identity.locale ? [`locale=${encodeURIComponent(identity.locale)}`] : []),
   ].join('&');
   const origin = base.replace(/\/+$/, '');
   return `${origin}${API_PATH}${path}${path.includes('?') ? '&' : '?'}${query}`;

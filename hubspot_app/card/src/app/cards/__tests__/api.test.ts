@@ -14,6 +14,12 @@ describe('buildUrl', () => {
     );
     expect(buildUrl('/x', who, 'https://api.example.org/')).toMatch(/^https:\/\/api\.example\.org\/api\/hubspot\/v1\/x\?portalId=/);
   });
+
+  it('appends the user locale when HubSpot gives one, so errors come back in that language', () => {
+    expect(buildUrl('/deals/1/card', { ...who, locale: 'en-us' })).toBe(
+      `${API_BASE}/api/hubspot/v1/deals/1/card?portalId=4567&userId=89&userEmail=l%C3%A9a%2Btest%40example.fr&locale=en-us`,
+    );
+  });
 });
 
 describe('parseErrorBody', () => {
