@@ -52,6 +52,16 @@ class Requester(Protocol):
     ) -> Any: ...
 
 
+# C0 control characters (but tab and newlines) and DEL: HubSpot accepts them in text properties,
+# PostgreSQL refuses NUL in JSON and Qonto has no use for any of them.
+_CONTROL = dict.fromkeys([*range(0, 9), 11, 12, *range(14, 32), 127])
+
+
+def _clean(properties: dict[str, Any]) -> dict[str, Any]:
+    """Property values with control characters removed (every value HubSpot gives is a string)."""
+    return {k: v.translate(_CONTROL) if isinstance(v, str) else v for k, v in properties.items()}
+
+
 def _assoc_ids(associations: dict[str, Any], *keys: str) -> list[tuple[str, str]]:
     """(id, type) pairs from an ``associations`` block; HubSpot says "line items" (with a space)."""
     for key in keys:
@@ -91,7 +101,7 @@ def tax_rates(client: Requester) -> dict[str, Decimal]:
 
 
 def _line_item(record: dict[str, Any], rates: dict[str, Decimal]) -> LineItemSnapshot:
-    p = record.get("properties") or {}
+    p = _clean(record.get("properties") or {})
     group = p.get("hs_tax_rate_group_id")
     rate = rates.get(str(group)) if group else None
     return LineItemSnapshot(
@@ -115,7 +125,7 @@ def read_deal_snapshot(client: Requester, deal_id: str, *, siret_property: str) 
         f"{OBJECTS}/deals/{deal_id}",
         params={"properties": ",".join(DEAL_READ_PROPERTIES), "associations": "companies,line_items"},
     )
-    props = deal.get("properties") or {}
+    props = _clean(deal.get("properties") or {})
     associations = deal.get("associations") or {}
     line_ids = [i for i, _ in _assoc_ids(associations, "line items", "line_items")]
     company_id = _primary_company_id(_assoc_ids(associations, "companies"))
@@ -155,7 +165,7 @@ def read_deal_snapshot(client: Requester, deal_id: str, *, siret_property: str) 
     rates = tax_rates(client) if needs_rates else {}
     company = None
     if company_record is not None:
-        cp = company_record.get("properties") or {}
+        cp = _clean(company_record.get("properties") or {})
         company = CompanySnapshot(
             id=str(company_record.get("id")),
             name=cp.get("name"),

@@ -61,7 +61,7 @@ class HubSpotSignatureAuthentication(BaseAuthentication):
             raise CardApiError("invalid_signature", status=401, locale=locale) from exc
         raw_portal = request.query_params.get("portalId", "")
         tenant = None
-        if raw_portal.isdigit():
+        if raw_portal.isascii() and raw_portal.isdecimal() and len(raw_portal) <= 19:
             tenant = (
                 Tenant.objects.filter(portal_id=int(raw_portal))
                 .exclude(status=Tenant.Status.UNINSTALLED)

@@ -140,9 +140,10 @@ def worker_like_eager():
     """Eager tasks that retry like a worker: a retry runs the task again instead of raising Retry."""
     from config.celery import app
 
+    previous = app.conf.task_eager_propagates
     app.conf.task_eager_propagates = False
     yield
-    app.conf.task_eager_propagates = True
+    app.conf.task_eager_propagates = previous
 
 
 def test_retryable_errors_are_retried_then_succeed(sandbox, worker_like_eager) -> None:
