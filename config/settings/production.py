@@ -4,6 +4,8 @@ A missing variable stops the process at boot (ImproperlyConfigured) instead of f
 first invoice.
 """
 
+from typing import Any
+
 from config.settings.base import *  # noqa: F403
 from config.settings.base import LOGGING, PUBLIC_BASE_URL, env
 
@@ -36,3 +38,25 @@ REDIS_URL = env("REDIS_URL")
 CELERY_BROKER_URL = REDIS_URL
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+
+# Error reporting, only when SENTRY_DSN is set. Events go through the same masking as our logs,
+# and no personal data is attached by default.
+SENTRY_DSN = env("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    import sentry_sdk
+    from sentry_sdk.integrations.celery import CeleryIntegration
+    from sentry_sdk.integrations.django import DjangoIntegration
+
+    def _scrub(event: Any, hint: Any) -> Any:
+        from connector.logging import mask_value
+
+        return mask_value(event)
+
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        integrations=[DjangoIntegration(), CeleryIntegration()],
+        environment=env("SENTRY_ENVIRONMENT", default="production"),
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+        send_default_pii=False,
+        before_send=_scrub,
+    )

@@ -81,3 +81,23 @@ def test_local_settings_need_no_server() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["django.db.backends.sqlite3", "filesystem://"]
+
+
+def test_sentry_is_initialised_only_when_a_dsn_is_set() -> None:
+    code = "import django; django.setup(); import sentry_sdk; print(sentry_sdk.get_client().is_active())"
+    without = _run(["-c", code], PROD_ENV)
+    with_dsn = _run(["-c", code], {**PROD_ENV, "SENTRY_DSN": "https://public@sentry.invalid/1"})
+    assert without.stdout.strip() == "False", without.stderr
+    assert with_dsn.stdout.strip() == "True", with_dsn.stderr
+
+
+def test_sentry_events_are_scrubbed() -> None:
+    from connector.logging import MASK, mask_value
+
+    event = {
+        "request": {"headers": {"Authorization": "Bearer abcdefghijkl"}},
+        "extra": {"refresh_token": "na1-x"},
+    }
+    scrubbed = mask_value(event)
+    assert scrubbed["request"]["headers"]["Authorization"] == MASK
+    assert scrubbed["extra"]["refresh_token"] == MASK
