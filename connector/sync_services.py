@@ -7,11 +7,14 @@ twice at once:
    (``per_page=100``), sorted by creation so updates during the listing never shift a page. Each
    page is applied to our rows (only invoices we created or adopted are tracked) and committed
    before the next is fetched: memory stays flat whatever the tenant's size.
-2. The cursor moves to the highest ``updated_at`` seen only once every page is committed; a run
-   that dies half-way leaves it where it was and the next run re-applies (idempotently) what it
-   had already applied.
-3. The deals whose values changed are written back with ``batch/update`` (100 per call). A 207
-   retries just the failed deals once; a deal deleted in HubSpot stops being synced.
+2. The deals of every invoice seen are candidates for the write-back; a deal is written (with
+   ``batch/update``, 100 per call, in chunks so memory stays flat) only when the fingerprint of
+   its properties differs from the one last pushed. A 207 retries just the failed deals once; a
+   deal deleted in HubSpot stops being synced.
+3. The cursor moves to the highest ``updated_at`` seen only once every page is committed and the
+   write-back is done; a run that dies half-way leaves it where it was and the next run re-lists
+   and re-applies (idempotently) what it had already applied, and writes the deals whose
+   fingerprint is still behind (even those whose rows the failed run had already updated).
 
 The full reconciliation (daily, ``full=True``) lists everything and also notices drafts deleted
 in Qonto (they vanish from the list).
@@ -57,6 +60,7 @@ class _Stats:
     seen: int = 0
     changed: int = 0
     deals_written: int = 0
+    hubspot_calls: int = 0
     dirty_deals: set[str] = dataclasses.field(default_factory=set)
     max_updated: datetime | None = None
 
@@ -77,29 +81,34 @@ def _run(*, tenant_id: int, full: bool) -> SyncRun:
     run = SyncRun.objects.create(tenant=tenant, full=full, started_at=timezone.now(), cursor_from=cursor_from)
     qonto = QontoClient.for_connection(tenant.qonto_connection, before_request=qonto_limiter().acquire)
     stats = _Stats()
-    hubspot_calls = 0
     try:
         seen_ids = _apply_pages(tenant, qonto, cursor_from, stats)
         if full:
             _detect_deleted_drafts(tenant, qonto, seen_ids, stats)
-        # Every page is committed: only now may the cursor move.
+        del seen_ids
+        stats.dirty_deals |= _deals_turning_overdue(tenant)
+        _write_back(tenant, stats, force=full)
+        # Every page is committed and written back: only now may the cursor move.
         if stats.max_updated is not None:
             Tenant.objects.filter(pk=tenant.pk).update(sync_cursor=stats.max_updated)
-        stats.dirty_deals |= _deals_turning_overdue(tenant)
-        hubspot_calls = _write_back(tenant, stats, force=full)
         run.status = SyncRun.Status.SUCCEEDED
     except ApplicationError as exc:
         run.status = SyncRun.Status.FAILED
         run.error = f"{exc.code}: {exc.detail or exc.user_message}"[:2000]
         logger.warning("sync of tenant %s failed: %s", tenant.portal_id, run.error)
+    except Exception as exc:  # recorded, then raised for the task's own handling
+        run.status = SyncRun.Status.FAILED
+        run.error = f"{type(exc).__name__}: {exc}"[:2000]
+        logger.exception("sync of tenant %s crashed", tenant.portal_id)
+        raise
     finally:
         run.finished_at = timezone.now()
-        run.cursor_to = stats.max_updated
+        run.cursor_to = stats.max_updated if run.status == SyncRun.Status.SUCCEEDED else None
         run.invoices_seen = stats.seen
         run.invoices_changed = stats.changed
         run.deals_written = stats.deals_written
         run.qonto_calls = qonto.calls
-        run.hubspot_calls = hubspot_calls
+        run.hubspot_calls = stats.hubspot_calls
         run.save()
         Tenant.objects.filter(pk=tenant.pk).update(last_synced_at=run.finished_at)
     return run
@@ -119,6 +128,25 @@ def _list_page(qonto: QontoClient, page: int, updated_from: datetime | None) -> 
     raise QontoRateLimitedError("Qonto kept answering 429 while listing invoices")
 
 
+# Fields ``apply_qonto_invoice`` may change: a page is saved with one bulk UPDATE of just these.
+APPLIED_FIELDS = (
+    "qonto_invoice_id",
+    "status",
+    "number",
+    "issue_date",
+    "due_date",
+    "total_amount",
+    "vat_amount",
+    "subtotal_amount",
+    "paid_at",
+    "finalized_at",
+    "qonto_url",
+    "qonto_updated_at",
+    "updated_at",
+)
+WRITE_BACK_CHUNK = 100  # deals per batch/update call (HubSpot's batch limit)
+
+
 def _apply_pages(
     tenant: Tenant, qonto: QontoClient, updated_from: datetime | None, stats: _Stats
 ) -> set[str]:
@@ -132,8 +160,12 @@ def _apply_pages(
         with transaction.atomic():
             rows = {
                 r.qonto_invoice_id: r
-                for r in Invoice.objects.select_for_update().filter(tenant=tenant, qonto_invoice_id__in=ids)
+                for r in Invoice.objects.select_for_update()
+                .defer("payload", "deducted")
+                .filter(tenant=tenant, qonto_invoice_id__in=ids)
             }
+            changed: list[Invoice] = []
+            now = timezone.now()
             for item in page.items:
                 updated = parse_datetime(item.get("updated_at"))
                 if updated is not None and (stats.max_updated is None or updated > stats.max_updated):
@@ -141,10 +173,15 @@ def _apply_pages(
                 row = rows.get(str(item.get("id")))
                 if row is None:
                     continue  # not one of ours
+                # Every deal seen is a write-back candidate: its fingerprint decides. A run that
+                # failed after committing a page left those deals behind; this catches them up.
+                stats.dirty_deals.add(row.hubspot_deal_id)
                 if apply_qonto_invoice(row, item):
-                    row.save()
-                    stats.changed += 1
-                    stats.dirty_deals.add(row.hubspot_deal_id)
+                    row.updated_at = now
+                    changed.append(row)
+            if changed:
+                Invoice.objects.bulk_update(changed, APPLIED_FIELDS)
+                stats.changed += len(changed)
         if not page.next_page or not page.items:
             return seen_ids
         page_number = page.next_page
@@ -152,17 +189,20 @@ def _apply_pages(
 
 def _detect_deleted_drafts(tenant: Tenant, qonto: QontoClient, seen_ids: set[str], stats: _Stats) -> None:
     """Drafts we know that a full listing no longer shows: confirm with a GET, then mark deleted."""
-    missing = Invoice.objects.filter(
+    known = Invoice.objects.filter(
         tenant=tenant, status=Invoice.Status.DRAFT, qonto_invoice_id__isnull=False
-    ).exclude(qonto_invoice_id__in=seen_ids)
-    for inv in missing:
+    ).values_list("pk", "qonto_invoice_id")
+    missing = [pk for pk, qonto_id in known.iterator(chunk_size=2000) if qonto_id not in seen_ids]
+    for inv in Invoice.objects.filter(pk__in=missing):
         try:
-            apply_qonto_invoice(inv, qonto.get_invoice(str(inv.qonto_invoice_id)))
+            changed = apply_qonto_invoice(inv, qonto.get_invoice(str(inv.qonto_invoice_id)))
         except QontoNotFoundError:
             inv.status = Invoice.Status.DELETED
-        inv.save()
-        stats.changed += 1
-        stats.dirty_deals.add(inv.hubspot_deal_id)
+            changed = True
+        if changed:
+            inv.save()
+            stats.changed += 1
+            stats.dirty_deals.add(inv.hubspot_deal_id)
 
 
 def _deals_turning_overdue(tenant: Tenant) -> set[str]:
@@ -184,49 +224,98 @@ def _fingerprint(props: dict[str, str]) -> str:
 
 
 def _write_back(tenant: Tenant, stats: _Stats, *, force: bool) -> int:
-    """Batch-update the deals whose properties changed. Returns the HubSpot calls made."""
+    """Batch-update the deals whose properties changed, 100 at a time. Returns the HubSpot calls made.
+
+    Deals are handled in chunks of ``WRITE_BACK_CHUNK`` (read, compare fingerprints, send, record)
+    so a tenant with 50,000 deals never holds them all in memory.
+    """
     from hubspot_app.client import HubSpotClient
     from hubspot_app.crm import batch_update_deals
 
     deal_ids = set(stats.dirty_deals)
     if force:
-        deal_ids |= set(
-            Invoice.objects.filter(tenant=tenant).values_list("hubspot_deal_id", flat=True).distinct()
+        deal_ids.update(
+            Invoice.objects.filter(tenant=tenant)
+            .values_list("hubspot_deal_id", flat=True)
+            .distinct()
+            .iterator(chunk_size=5000)
         )
     if not deal_ids:
         return 0
+    ordered = sorted(deal_ids)
+    del deal_ids
     now = timezone.now()
-    deals = {d.hubspot_deal_id: d for d in Deal.objects.filter(tenant=tenant, hubspot_deal_id__in=deal_ids)}
-    invoices_by_deal: dict[str, list[Invoice]] = {}
-    for inv in Invoice.objects.filter(tenant=tenant, hubspot_deal_id__in=deal_ids):
-        invoices_by_deal.setdefault(inv.hubspot_deal_id, []).append(inv)
-    updates: list[tuple[str, dict[str, str]]] = []
+    client: Any = None
+    pending: list[tuple[str, dict[str, str]]] = []
     fingerprints: dict[str, str] = {}
-    for deal_id, deal in deals.items():
-        if deal.hubspot_deleted_at is not None:
-            continue  # gone from HubSpot: shown in the admin, never retried
-        props = deal_properties(invoices=invoices_by_deal.get(deal_id, []), deal_amount=deal.amount, now=now)
-        fp = _fingerprint(props)
-        if fp == deal.pushed_fingerprint:
-            continue
-        updates.append((deal_id, props))
-        fingerprints[deal_id] = fp
-    if not updates:
-        return 0
-    client = HubSpotClient(tenant, before_request=hubspot_limiter(tenant.portal_id).acquire)
-    written, failed = _batch_with_retry(client, batch_update_deals, updates)
-    for deal_id in written:
-        Deal.objects.filter(tenant=tenant, hubspot_deal_id=deal_id).update(
-            pushed_fingerprint=fingerprints[deal_id], pushed_at=now
+
+    def flush() -> None:
+        nonlocal client
+        if not pending:
+            return
+        if client is None:
+            client = HubSpotClient(tenant, before_request=hubspot_limiter(tenant.portal_id).acquire)
+        try:
+            _send_updates(tenant, client, batch_update_deals, pending, fingerprints, now, stats)
+        finally:
+            stats.hubspot_calls = int(client.calls)
+        pending.clear()
+        fingerprints.clear()
+
+    for start in range(0, len(ordered), WRITE_BACK_CHUNK):
+        chunk = ordered[start : start + WRITE_BACK_CHUNK]
+        deals = Deal.objects.filter(tenant=tenant, hubspot_deal_id__in=chunk).only(
+            "id", "hubspot_deal_id", "amount", "pushed_fingerprint", "hubspot_deleted_at"
         )
+        invoices_by_deal: dict[str, list[Invoice]] = {}
+        for inv in Invoice.objects.filter(tenant=tenant, hubspot_deal_id__in=chunk).defer(
+            "payload", "deducted", "error_message"
+        ):
+            invoices_by_deal.setdefault(inv.hubspot_deal_id, []).append(inv)
+        for deal in deals:
+            if deal.hubspot_deleted_at is not None:
+                continue  # gone from HubSpot: shown in the admin, never retried
+            invoices = invoices_by_deal.get(deal.hubspot_deal_id, [])
+            props = deal_properties(invoices=invoices, deal_amount=deal.amount, now=now)
+            fp = _fingerprint(props)
+            if fp == deal.pushed_fingerprint:
+                continue
+            pending.append((deal.hubspot_deal_id, props))
+            fingerprints[deal.hubspot_deal_id] = fp
+        if len(pending) >= WRITE_BACK_CHUNK:
+            flush()
+    flush()
+    return stats.hubspot_calls
+
+
+def _send_updates(
+    tenant: Tenant,
+    client: Any,
+    batch_update: Any,
+    updates: list[tuple[str, dict[str, str]]],
+    fingerprints: dict[str, str],
+    now: datetime,
+    stats: _Stats,
+) -> None:
+    written, failed = _batch_with_retry(client, batch_update, updates)
+    if written:
+        rows = list(
+            Deal.objects.filter(tenant=tenant, hubspot_deal_id__in=written).only("id", "hubspot_deal_id")
+        )
+        for row in rows:
+            row.pushed_fingerprint = fingerprints[row.hubspot_deal_id]
+            row.pushed_at = now
+            row.updated_at = now
+        Deal.objects.bulk_update(rows, ["pushed_fingerprint", "pushed_at", "updated_at"])
     gone = [d for d, category in failed.items() if category in ("OBJECT_NOT_FOUND", "NOT_FOUND")]
     if gone:
-        Deal.objects.filter(tenant=tenant, hubspot_deal_id__in=gone).update(hubspot_deleted_at=now)
+        Deal.objects.filter(tenant=tenant, hubspot_deal_id__in=gone).update(
+            hubspot_deleted_at=now, updated_at=now
+        )
         logger.warning(
             "tenant %s: %d deal(s) deleted in HubSpot, no longer synced", tenant.portal_id, len(gone)
         )
-    stats.deals_written = len(written)
-    return int(client.calls)
+    stats.deals_written += len(written)
 
 
 def _batch_with_retry(

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
+
+from django.utils import timezone
 
 from connector.invoice_services import (
     card_status,
@@ -81,6 +85,19 @@ def card_state(*, tenant: Tenant, deal_id: str, lang: str) -> dict[str, Any]:
     invoices = list(Invoice.objects.filter(tenant=tenant, hubspot_deal_id=deal_id).order_by("created_at"))
     amount = decimal_or_none(snapshot.amount)
     totals = deal_totals(amount, [invoice_view(i) for i in invoices])
+    # Stale statuses: queue a refresh of this deal from Qonto (at most once per 5 minutes per deal)
+    # without waiting for it; the card shows what we have and the next load shows the result.
+    stale = tenant.last_synced_at is None or timezone.now() - tenant.last_synced_at > timedelta(minutes=5)
+    if stale and any(i.qonto_invoice_id for i in invoices):
+        from django.core.cache import cache
+
+        from connector.tasks import deal_sync_task
+
+        if cache.add(f"card:deal-sync:{tenant.pk}:{deal_id}", 1, 300):
+            try:
+                deal_sync_task.delay(tenant.pk, deal_id)
+            except Exception:  # a broker outage must not break the card
+                logging.getLogger(__name__).warning("could not queue the refresh of deal %s", deal_id)
     return {
         "tenant": {
             "status": state.status,
