@@ -5,7 +5,6 @@ Screenshots land in test-artifacts/billing/. Debian's Chromium only (never downl
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,46 +16,22 @@ from billing.models import Subscription
 from billing.selectors import tenant_can_invoice
 from sandbox.core import FaultRule
 from tests.billing.stripe_world import login
+from tests.browser import chromium_page, requires_chromium
 from tests.factories import TenantFactory
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "billing"
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is not installed"),
+    requires_chromium,
 ]
 
 
 @pytest.fixture
 def browser_page(live_server: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes between
-    # browser steps are plain synchronous ones, so Django's async-context guard does not apply.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        context = browser.new_context(locale="fr-FR", viewport={"width": 1100, "height": 1400})
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        try:
-            yield page
-        finally:
-            context.close()
-            browser.close()
+    with chromium_page(monkeypatch, height=1400, timeout_ms=15000) as page:
+        yield page
 
 
 def _sign_in(page: Any, live_server: Any, tenant: Any) -> None:

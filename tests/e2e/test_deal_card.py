@@ -8,7 +8,6 @@ Screenshots are saved under ``test-artifacts/card/``.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,15 +18,15 @@ from connector.models import Invoice
 from sandbox import demo
 from sandbox.core import SandboxConfig
 from sandbox.testing import RunningSandbox, start_sandbox
+from tests.browser import chromium_page, requires_chromium
 from tests.invoice_world import make_operational_tenant
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "card"
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="Debian's Chromium is not installed"),
+    requires_chromium,
 ]
 
 
@@ -47,22 +46,8 @@ def card_sandbox(live_server: Any, settings: Any) -> Iterator[RunningSandbox]:
 
 @pytest.fixture
 def page(monkeypatch: Any) -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
-        )  # fmt: skip
-        context = browser.new_context(locale="fr-FR", viewport={"width": 1100, "height": 900})
-        pg = context.new_page()
-        pg.set_default_timeout(20_000)
-        try:
-            yield pg
-        finally:
-            context.close()
-            browser.close()
+    with chromium_page(monkeypatch, height=900, timeout_ms=20000) as page:
+        yield page
 
 
 def deal_url(sb: RunningSandbox, deal_id: str) -> str:

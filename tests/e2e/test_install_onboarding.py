@@ -8,9 +8,9 @@ under ``test-artifacts/onboarding/``.
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,43 +19,21 @@ from hubspot_app.models import HubSpotInstallation
 from sandbox import demo
 from sandbox.core import SandboxConfig
 from sandbox.testing import RunningSandbox, start_sandbox
+from tests.browser import chromium_page, requires_chromium
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "onboarding"
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="Debian's Chromium is not installed"),
+    requires_chromium,
 ]
 
 
 @pytest.fixture
-def browser_page(monkeypatch) -> Iterator[object]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    # Playwright's sync API runs an event loop in this thread; our ORM asserts are still synchronous.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        context = browser.new_context(locale="fr-FR", viewport={"width": 1100, "height": 900})
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        try:
-            yield page
-        finally:
-            context.close()
-            browser.close()
+def browser_page(monkeypatch: Any) -> Iterator[Any]:
+    with chromium_page(monkeypatch, height=900, timeout_ms=15000) as page:
+        yield page
 
 
 @pytest.fixture

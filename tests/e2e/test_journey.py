@@ -13,7 +13,6 @@ three providers are the sandbox simulators. The screenshots are the README's wal
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,8 +25,8 @@ from connector.sync_services import tenant_sync
 from sandbox import demo
 from sandbox.core import SandboxConfig
 from sandbox.testing import RunningSandbox, start_sandbox
+from tests.browser import chromium_page, requires_chromium
 
-CHROMIUM = "/usr/bin/chromium"
 # The README's screenshots are refreshed on demand (UPDATE_DOCS_SCREENSHOTS=1 make test-python);
 # ordinary runs write to test-artifacts/ so a test run never changes committed files.
 _ROOT = Path(__file__).resolve().parents[2]
@@ -40,7 +39,7 @@ SCREENSHOTS = (
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="Debian's Chromium is not installed"),
+    requires_chromium,
 ]
 
 
@@ -76,23 +75,8 @@ def journey_sandbox(live_server: Any, settings: Any) -> Iterator[RunningSandbox]
 
 @pytest.fixture
 def page(monkeypatch: Any) -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    # Playwright's sync API runs an event loop in this thread; our ORM calls stay synchronous.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
-        )  # fmt: skip
-        context = browser.new_context(locale="fr-FR", viewport={"width": 1100, "height": 800})
-        pg = context.new_page()
-        pg.set_default_timeout(20_000)
-        try:
-            yield pg
-        finally:
-            context.close()
-            browser.close()
+    with chromium_page(monkeypatch, height=800, timeout_ms=20000) as page:
+        yield page
 
 
 def shot(page: Any, name: str) -> None:

@@ -1,0 +1,48 @@
+"""Debian's Chromium driven by Playwright, shared by the browser tests (never a downloaded browser)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+# Without the background-networking flags Chromium keeps trying to reach Google's hosts, which this
+# machine's closed network refuses.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+requires_chromium = pytest.mark.skipif(
+    shutil.which(CHROMIUM) is None, reason="Debian's Chromium is not installed"
+)
+
+
+@contextmanager
+def chromium_page(
+    monkeypatch: Any, *, width: int = 1100, height: int = 900, timeout_ms: int = 20_000, locale: str = "fr-FR"
+) -> Iterator[Any]:
+    """A fresh browser context and page (French by default), closed afterwards."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    # Playwright's sync API runs an event loop in this thread; the ORM calls a test makes between
+    # browser steps are plain synchronous ones, so Django's async-context guard does not apply.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(locale=locale, viewport={"width": width, "height": height})
+        page = context.new_page()
+        page.set_default_timeout(timeout_ms)
+        try:
+            yield page
+        finally:
+            context.close()
+            browser.close()
