@@ -631,3 +631,28 @@ def invoice_write_back(*, invoice_id: str) -> None:
                 raise
             logger.info("invoice %s: no note on the deal (scope not granted)", inv.id)
         Invoice.objects.filter(pk=inv.pk).update(hubspot_written_at=now)
+
+
+# --- nothing lost -------------------------------------------------------------------------------
+STUCK_AFTER = timedelta(minutes=10)
+
+
+def invoices_requeue_stuck(*, older_than: timedelta = STUCK_AFTER) -> list[str]:
+    """Queue again the invoices still PENDING or CREATING long after their last change.
+
+    Their task was lost (Redis restarted without persistence, a worker died and the broker never
+    redelivered, a deploy dropped the queue). Running the task again is safe: it locks, reconciles
+    with Qonto when the POST may have been sent, and never creates a second invoice.
+    """
+    cutoff = timezone.now() - older_than
+    ids = [
+        str(pk)
+        for pk in Invoice.objects.filter(
+            status__in=[Invoice.Status.PENDING, Invoice.Status.CREATING], updated_at__lt=cutoff
+        ).values_list("pk", flat=True)[:500]
+    ]
+    for invoice_id in ids:
+        _enqueue_create(uuid.UUID(invoice_id))
+    if ids:
+        logger.warning("re-queued %d stuck invoice(s)", len(ids))
+    return ids

@@ -107,3 +107,11 @@ def deal_sync_task(tenant_id: int, deal_id: str) -> None:
         deal_sync(tenant_id=tenant_id, deal_id=deal_id)
     except ApplicationError as exc:  # best effort: the scheduled sync will catch up
         logger.info("deal sync %s/%s skipped: %s", tenant_id, deal_id, exc.code)
+
+
+@shared_task(ignore_result=True)
+def invoices_requeue_stuck_task() -> int:
+    """Beat: give lost invoice tasks another run (see ``invoices_requeue_stuck``)."""
+    from connector.invoice_services import invoices_requeue_stuck
+
+    return len(invoices_requeue_stuck())

@@ -214,6 +214,8 @@ def _crontab(expr: str) -> object:
 
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "heartbeat": {"task": "connector.tasks.heartbeat_task", "schedule": 60.0},
+    # Invoices whose task was lost (Redis restart, dead worker) are queued again after 10 minutes.
+    "invoices-requeue-stuck": {"task": "connector.tasks.invoices_requeue_stuck_task", "schedule": 300.0},
     "sync-incremental": {"task": "connector.tasks.sync_fanout_task", "schedule": _crontab(SYNC_SCHEDULE)},
     "sync-full": {
         "task": "connector.tasks.sync_fanout_task",

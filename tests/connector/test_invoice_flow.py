@@ -266,3 +266,26 @@ def test_ten_concurrent_clicks_with_one_key_make_one_invoice(sandbox, settings) 
     assert sum(1 for r in results if r.created) == 1
     assert Invoice.objects.filter(tenant=tenant).count() == 1
     assert len(world.qonto_invoices()) == 1
+
+
+@pytest.mark.django_db
+def test_an_invoice_whose_task_was_lost_is_requeued_and_created_once(
+    invoice_world: InvoiceWorld, django_capture_on_commit_callbacks
+) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from connector.invoice_services import invoices_requeue_stuck
+
+    # The click is accepted but its task never runs (e.g. Redis restarted and lost the queue).
+    result = click(invoice_world, key="lost-task-key-1")
+    assert invoices_requeue_stuck() == []  # too recent to be called stuck
+    Invoice.objects.filter(pk=result.invoice.pk).update(updated_at=timezone.now() - timedelta(minutes=11))
+    with django_capture_on_commit_callbacks(execute=True):
+        requeued = invoices_requeue_stuck()
+    assert requeued == [str(result.invoice.pk)]
+    inv = Invoice.objects.get(pk=result.invoice.pk)
+    assert inv.status == Invoice.Status.DRAFT
+    assert len(invoice_world.qonto_invoices()) == 1
+    assert invoices_requeue_stuck() == []  # settled: nothing left to do
