@@ -36,6 +36,7 @@ from connector.invoicing.builder import build_client_payload, build_invoice, cli
 from connector.invoicing.snapshot import DealSnapshot, PriorInvoice, TenantInvoiceSettings
 from connector.invoicing.summary import InvoiceView, deal_totals, invoice_summary_lines, is_overdue, note_html
 from connector.invoicing.validation import Problem, validate_deal, validate_request
+from connector.logging import bind_tenant
 from connector.models import Deal, Invoice, QontoClientLink, QontoConnection, Tenant
 from connector.qonto_client import QontoClient, QontoValidationError, money, parse_datetime
 from connector.ratelimit import distributed_lock, hubspot_limiter, qonto_limiter
@@ -370,6 +371,7 @@ def invoice_submit_to_qonto(*, invoice_id: str) -> None:
         if inv.status in SETTLED:
             return
         tenant = inv.tenant
+        bind_tenant(tenant.portal_id)
         qonto = QontoClient.for_connection(tenant.qonto_connection, before_request=qonto_limiter().acquire)
         if inv.status == Invoice.Status.CREATING:
             found = _find_in_qonto(qonto, inv)
@@ -602,6 +604,7 @@ def invoice_write_back(*, invoice_id: str) -> None:
 
     inv = Invoice.objects.select_related("tenant", "deal").get(pk=invoice_id)
     tenant = inv.tenant
+    bind_tenant(tenant.portal_id)
     if tenant.status == Tenant.Status.UNINSTALLED or inv.deal.hubspot_deleted_at:
         return
     client = HubSpotClient(tenant, before_request=hubspot_limiter(tenant.portal_id).acquire)

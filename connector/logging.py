@@ -125,6 +125,11 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(data, default=str, ensure_ascii=False)
 
 
+def bind_tenant(tenant: Any) -> None:
+    """Tag the rest of this request or task with the tenant (its HubSpot portal id)."""
+    tenant_var.set(str(tenant))
+
+
 @contextmanager
 def log_context(*, tenant: Any = None, request_id: str | None = None) -> Iterator[None]:
     """Tag every log line inside the block (tasks use it with the tenant's portal id)."""

@@ -35,6 +35,7 @@ from django.utils import timezone
 
 from connector.exceptions import ApplicationError, HubSpotRetryableError
 from connector.invoice_services import apply_qonto_invoice, deal_properties, tenant_state
+from connector.logging import bind_tenant
 from connector.models import Deal, Invoice, SyncRun, Tenant
 from connector.qonto_client import QontoClient, QontoNotFoundError, QontoRateLimitedError, parse_datetime
 from connector.ratelimit import LockNotAcquired, distributed_lock, hubspot_limiter, qonto_limiter
@@ -77,6 +78,7 @@ def tenant_sync(*, tenant_id: int, full: bool = False) -> SyncRun | None:
 
 def _run(*, tenant_id: int, full: bool) -> SyncRun:
     tenant = Tenant.objects.select_related("qonto_connection").get(pk=tenant_id)
+    bind_tenant(tenant.portal_id)
     cursor_from = None if full or tenant.sync_cursor is None else tenant.sync_cursor - CURSOR_OVERLAP
     run = SyncRun.objects.create(tenant=tenant, full=full, started_at=timezone.now(), cursor_from=cursor_from)
     qonto = QontoClient.for_connection(tenant.qonto_connection, before_request=qonto_limiter().acquire)

@@ -91,11 +91,9 @@ def sync_fanout_task(full: bool = False) -> int:
 # once all pages are committed, so nothing is lost).
 @shared_task(ignore_result=True, soft_time_limit=1500, time_limit=1800)
 def tenant_sync_task(tenant_id: int, full: bool = False) -> None:
-    from connector.logging import log_context
     from connector.sync_services import tenant_sync
 
-    with log_context(tenant=tenant_id):
-        tenant_sync(tenant_id=tenant_id, full=full)
+    tenant_sync(tenant_id=tenant_id, full=full)  # binds the tenant's portal id to its log lines
 
 
 @shared_task(ignore_result=True)

@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 
+from connector.logging import bind_tenant
 from connector.models import Tenant
 
 SESSION_TENANT_ID = "tenant_id"
@@ -56,6 +57,7 @@ def tenant_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
         if tenant is None:
             return HttpResponseRedirect(f"{reverse('signin')}?{urlencode({'next': request.get_full_path()})}")
         request.tenant = tenant  # type: ignore[attr-defined]
+        bind_tenant(tenant.portal_id)
         return view(request, *args, **kwargs)
 
     return wrapper

@@ -15,7 +15,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
-from connector.logging import tenant_var
+from connector.logging import bind_tenant
 from connector.models import Tenant
 from hubspot_app.card_api.errors import CardApiError
 from hubspot_app.signature import SignatureError, verify_v3
@@ -69,7 +69,7 @@ class HubSpotSignatureAuthentication(BaseAuthentication):
             )
         if tenant is None:
             raise CardApiError("unknown_portal", status=404, locale=locale)
-        tenant_var.set(str(tenant.portal_id))
+        bind_tenant(tenant.portal_id)
         caller = CardCaller(
             portal_id=tenant.portal_id,
             user_id=request.query_params.get("userId", ""),

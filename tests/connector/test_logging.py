@@ -103,3 +103,27 @@ def test_configured_logging_masks_through_the_real_handler(caplog) -> None:  # t
 
     assert "secrets" in settings.LOGGING["handlers"]["console"]["filters"]
     assert settings.LOGGING["filters"]["secrets"]["()"] == "connector.logging.SecretMaskingFilter"
+
+
+@pytest.mark.django_db
+def test_lines_of_a_signed_in_request_carry_the_tenant(rf, tenant) -> None:  # type: ignore[no-untyped-def]
+    from django.http import HttpResponse
+
+    from connector.logging import tenant_var
+    from connector.tenancy import SESSION_TENANT_ID, tenant_required
+
+    seen = {}
+
+    @tenant_required
+    def view(request):  # type: ignore[no-untyped-def]
+        seen["tenant"] = tenant_var.get()
+        return HttpResponse()
+
+    request = rf.get("/settings")
+    request.session = {SESSION_TENANT_ID: tenant.pk}
+    token = tenant_var.set("-")
+    try:
+        view(request)
+    finally:
+        tenant_var.reset(token)
+    assert seen["tenant"] == str(tenant.portal_id)
