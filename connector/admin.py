@@ -20,11 +20,13 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from connector.admin_login import ThrottledAdminAuthenticationForm
 from connector.audit import Action, TenantStatusRefused, audit, tenant_resume, tenant_suspend
 from connector.models import AuditLog, Deal, Invoice, QontoConnection, SyncRun, Tenant
 
 admin.site.site_header = _("Qonto Connector — support")
 admin.site.site_title = _("Qonto Connector — support")
+admin.site.login_form = ThrottledAdminAuthenticationForm  # brute-force protection
 
 
 class ReadOnlyMixin:

@@ -402,3 +402,24 @@ def test_replacing_qonto_credentials_and_disconnecting_are_audited(monkeypatch) 
     assert (
         AuditLog.objects.filter(action=AuditLog.Action.TENANT_DISCONNECTED, tenant=conn.tenant).count() == 1
     )
+
+
+@pytest.mark.django_db
+def test_admin_login_is_throttled_after_five_failures(client, django_user_model) -> None:  # type: ignore[no-untyped-def]
+    django_user_model.objects.create_user("staffer", password="the-right-password-123", is_staff=True)
+    for _ in range(5):
+        response = client.post("/admin/login/", {"username": "staffer", "password": "wrong"})
+        assert response.status_code == 200
+        assert "_auth_user_id" not in client.session
+    # Even the right password is refused until the window ends.
+    response = client.post("/admin/login/", {"username": "staffer", "password": "the-right-password-123"})
+    assert "Trop de tentatives" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+    # Another account from another address is not affected.
+    django_user_model.objects.create_user("other", password="other-right-password-1", is_staff=True)
+    response = client.post(
+        "/admin/login/",
+        {"username": "other", "password": "other-right-password-1"},
+        REMOTE_ADDR="10.9.9.9",
+    )
+    assert response.status_code == 302
