@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy as _
 
 from connector.admin_login import ThrottledAdminAuthenticationForm
 from connector.audit import Action, TenantStatusRefused, audit, tenant_resume, tenant_suspend
-from connector.models import AuditLog, Deal, Invoice, QontoConnection, SyncRun, Tenant
+from connector.models import AuditLog, Deal, Invoice, QontoConnection, SyncRun, TaskFailure, Tenant
 
 admin.site.site_header = _("Qonto Connector — support")
 admin.site.site_title = _("Qonto Connector — support")
@@ -572,3 +572,24 @@ class AuditLogAdmin(ReadOnlyMixin, admin.ModelAdmin):
     search_fields = ("user_email", "tenant__portal_id", "tenant__name")
     list_select_related = ("tenant",)
     date_hierarchy = "created_at"
+
+
+@admin.register(TaskFailure)
+class TaskFailureAdmin(admin.ModelAdmin):
+    """Background tasks that failed (read-only): what, when, and the masked error."""
+
+    list_display = ("created_at", "task_name", "exception_type", "short_message", "task_id")
+    list_filter = ("task_name", "exception_type")
+    search_fields = ("task_id", "task_name", "message")
+    readonly_fields = ("created_at", "task_name", "task_id", "args", "exception_type", "message", "traceback")
+    date_hierarchy = "created_at"
+
+    @admin.display(description=_("Message"))
+    def short_message(self, obj: TaskFailure) -> str:
+        return obj.message[:120]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

@@ -314,3 +314,27 @@ class AuditLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.action} {self.user_email or '-'}"
+
+
+class TaskFailure(models.Model):
+    """A background task that ended in an exception (retries exhausted or an unexpected error).
+
+    Written by the ``task_failure`` signal (``connector.task_failures``) so support sees it in the
+    admin; the exception text is masked like our logs.
+    """
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    task_name = models.CharField(max_length=200, db_index=True)
+    task_id = models.CharField(max_length=64, blank=True)
+    args = models.JSONField(default=list, blank=True)
+    exception_type = models.CharField(max_length=200)
+    message = models.TextField(blank=True)
+    traceback = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("échec de tâche")
+        verbose_name_plural = _("échecs de tâches")
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.task_name}: {self.exception_type}"
