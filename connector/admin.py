@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
@@ -20,13 +21,13 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from connector.admin_login import ThrottledAdminAuthenticationForm
+from connector.admin_login import configure_admin_site
 from connector.audit import Action, TenantStatusRefused, audit, tenant_resume, tenant_suspend
 from connector.models import AuditLog, Deal, Invoice, QontoConnection, SyncRun, TaskFailure, Tenant
 
 admin.site.site_header = _("Qonto Connector — support")
 admin.site.site_title = _("Qonto Connector — support")
-admin.site.login_form = ThrottledAdminAuthenticationForm  # brute-force protection
+configure_admin_site(admin.site, require_2fa=settings.ADMIN_REQUIRE_2FA)  # throttled, optional TOTP
 
 
 class ReadOnlyMixin:

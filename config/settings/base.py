@@ -34,6 +34,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "encrypted_model_fields",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "connector",
     "hubspot_app",
     "billing",
@@ -48,6 +50,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -128,6 +131,9 @@ SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 CSRF_TRUSTED_ORIGINS = [PUBLIC_BASE_URL] if PUBLIC_BASE_URL.startswith("http") else []
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024  # the card API never needs more than 1 MB
+
+# Staff admin: a one-time code (TOTP, django-otp) on top of the password when set.
+ADMIN_REQUIRE_2FA = env.bool("ADMIN_REQUIRE_2FA", default=False)
 
 # Encryption of secrets at rest (django-encrypted-model-fields). Several comma-separated Fernet
 # keys rotate: the first encrypts, all decrypt.

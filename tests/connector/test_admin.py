@@ -423,3 +423,38 @@ def test_admin_login_is_throttled_after_five_failures(client, django_user_model)
         REMOTE_ADDR="10.9.9.9",
     )
     assert response.status_code == 302
+
+
+@pytest.fixture
+def two_factor_admin():  # type: ignore[no-untyped-def]
+    from django.contrib import admin as django_admin
+
+    from connector.admin_login import configure_admin_site
+
+    configure_admin_site(django_admin.site, require_2fa=True)
+    yield django_admin.site
+    configure_admin_site(django_admin.site, require_2fa=False)
+
+
+@pytest.mark.django_db
+def test_with_admin_require_2fa_a_password_alone_is_not_enough(
+    client, django_user_model, two_factor_admin
+) -> None:  # type: ignore[no-untyped-def]
+    from django_otp.oath import TOTP
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    user = django_user_model.objects.create_superuser("secure", password="the-right-password-456")
+    device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+    response = client.post(
+        "/admin/login/?next=/admin/", {"username": "secure", "password": "the-right-password-456"}
+    )
+    assert response.status_code == 200  # the form asks for the code
+    assert client.get("/admin/").status_code == 302  # not let in
+    token = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift).token()
+    response = client.post(
+        "/admin/login/?next=/admin/",
+        {"username": "secure", "password": "the-right-password-456", "otp_device": device.persistent_id,
+         "otp_token": f"{token:06d}"},
+    )  # fmt: skip
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert client.get("/admin/").status_code == 200
