@@ -467,18 +467,27 @@ def apply_qonto_invoice(inv: Invoice, data: dict[str, Any]) -> bool:
 
 
 def _mark_failed(invoice_pk: Any, exc: ApplicationError, *, retryable: bool, submitted: bool = True) -> None:
-    message = str(exc.user_message)
+    from django.utils import translation
+
     problems = exc.extra.get("problems") if exc.extra else None
-    if problems:
-        details = "; ".join(f"{p.get('detail')} ({p.get('pointer') or p.get('parameter')})" for p in problems)
-        message = f"{message} {details}".strip()
+    details = (
+        "; ".join(f"{p.get('detail')} ({p.get('pointer') or p.get('parameter')})" for p in problems)
+        if problems
+        else ""
+    )
+    # The card shows the reason in the user's language: keep it in both.
+    messages = {}
+    for lang in ("fr", "en"):
+        with translation.override(lang):
+            messages[lang] = f"{exc.user_message} {details}".strip()[:2000]
     with transaction.atomic():
         inv = Invoice.objects.select_for_update().get(pk=invoice_pk)
         if inv.status in SETTLED and inv.status != Invoice.Status.FAILED:
             return
         inv.status = Invoice.Status.FAILED
         inv.error_code = exc.code
-        inv.error_message = message[:2000]
+        inv.error_message = messages["fr"]
+        inv.payload = {**inv.payload, "error_messages": messages}
         inv.error_retryable = retryable and not inv.qonto_invoice_id
         if not submitted:
             inv.submitted_at = None  # the POST was refused: nothing to reconcile on retry

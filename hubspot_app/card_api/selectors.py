@@ -38,7 +38,9 @@ def invoice_json(invoice: Invoice, lang: str) -> dict[str, Any]:
     if status == "failed":
         error = {
             "code": invoice.error_code or "failed",
-            "message": invoice.error_message or ERROR_MESSAGES[lang],
+            "message": (invoice.payload or {}).get("error_messages", {}).get(lang)
+            or invoice.error_message
+            or ERROR_MESSAGES[lang],
             "retryable": bool(invoice.error_retryable and not invoice.qonto_invoice_id),
         }
     return {

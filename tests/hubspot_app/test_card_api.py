@@ -199,3 +199,22 @@ def test_openapi_schema_describes_the_four_endpoints() -> None:
     assert "HubSpotSignatureV3" in schema["components"]["securitySchemes"]
     props = schema["components"]["schemas"]["CardState"]["properties"]
     assert set(props) == {"tenant", "deal", "readiness", "invoices", "totals", "last_synced_at"}
+
+
+@pytest.mark.django_db
+def test_a_failure_reads_in_the_users_language(
+    client, invoice_world: InvoiceWorld, django_capture_on_commit_callbacks
+) -> None:  # type: ignore[no-untyped-def]
+    invoice_world.fault(
+        provider="qonto", path=r"^/v2/client_invoices$", status=403, body={"errors": [{"code": "forbidden"}]}
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        created = call(client, invoice_world, "POST", f"/deals/{demo.DEAL_COMPLETE_ID}/invoices",
+                       {"kind": "full", "idempotency_key": "lang-key-0001"}).json()["invoice"]  # fmt: skip
+    fr = call(client, invoice_world, "GET", f"/invoices/{created['id']}").json()["invoice"]["error"][
+        "message"
+    ]
+    en = call(client, invoice_world, "GET", f"/invoices/{created['id']}", query={"locale": "en-us"}).json()
+    assert fr.startswith("La clé Qonto n'a pas accès")
+    assert en["invoice"]["error"]["message"] != fr
+    assert "Qonto" in en["invoice"]["error"]["message"]
