@@ -13,6 +13,7 @@ from typing import Any
 from django.apps import apps as global_apps
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from connector.exceptions import ApplicationError
 from connector.models import AuditLog, Tenant
@@ -80,55 +81,52 @@ class TenantStatusRefused(ApplicationError):
     code = "tenant_status_refused"
 
 
-def tenant_suspend(*, tenant: Tenant, reason: str, user: Any = None) -> Tenant:
-    """Stop all work for an installed tenant (card, invoices, sync) until support resumes it."""
+def _tenant_status_change(
+    *, tenant: Tenant, reason: str, user: Any, expected: str, new: str, action: str, refused: Any
+) -> Tenant:
+    """Move ``tenant`` from ``expected`` to ``new`` with a reason, under a row lock, and audit it."""
     reason = reason.strip()
     if not reason:
-        raise TenantStatusRefused("a reason is required", user_message="Indiquez la raison.")
+        raise TenantStatusRefused("a reason is required", user_message=_("Indiquez la raison."))
     with transaction.atomic():
         row = Tenant.objects.select_for_update().get(pk=tenant.pk)
-        if row.status != Tenant.Status.INSTALLED:
+        if row.status != expected:
             raise TenantStatusRefused(
                 f"tenant {row.portal_id} is {row.status}",
-                user_message=f"{row} n'est pas actif ({row.get_status_display()}) : rien à suspendre.",
+                user_message=refused % {"tenant": row, "status": row.get_status_display()},
             )
-        previous = row.status
-        row.status = Tenant.Status.SUSPENDED
+        row.status = new
         row.status_reason = reason
         row.status_changed_at = timezone.now()
         row.save(update_fields=["status", "status_reason", "status_changed_at", "updated_at"])
-        audit(
-            action=Action.TENANT_SUSPENDED,
-            user=user,
-            tenant=row,
-            detail={"reason": reason, "previous_status": previous},
-        )
+        audit(action=action, user=user, tenant=row, detail={"reason": reason, "previous_status": expected})
     return row
+
+
+def tenant_suspend(*, tenant: Tenant, reason: str, user: Any = None) -> Tenant:
+    """Stop all work for an installed tenant (card, invoices, sync) until support resumes it."""
+    return _tenant_status_change(
+        tenant=tenant,
+        reason=reason,
+        user=user,
+        expected=Tenant.Status.INSTALLED,
+        new=Tenant.Status.SUSPENDED,
+        action=Action.TENANT_SUSPENDED,
+        refused=_("%(tenant)s n'est pas actif (%(status)s) : rien à suspendre."),
+    )
 
 
 def tenant_resume(*, tenant: Tenant, reason: str, user: Any = None) -> Tenant:
     """Lift a support suspension: the tenant works again (if its plan and Qonto allow it)."""
-    reason = reason.strip()
-    if not reason:
-        raise TenantStatusRefused("a reason is required", user_message="Indiquez la raison.")
-    with transaction.atomic():
-        row = Tenant.objects.select_for_update().get(pk=tenant.pk)
-        if row.status != Tenant.Status.SUSPENDED:
-            raise TenantStatusRefused(
-                f"tenant {row.portal_id} is {row.status}",
-                user_message=f"{row} n'est pas suspendu ({row.get_status_display()}).",
-            )
-        row.status = Tenant.Status.INSTALLED
-        row.status_reason = reason
-        row.status_changed_at = timezone.now()
-        row.save(update_fields=["status", "status_reason", "status_changed_at", "updated_at"])
-        audit(
-            action=Action.TENANT_RESUMED,
-            user=user,
-            tenant=row,
-            detail={"reason": reason, "previous_status": Tenant.Status.SUSPENDED.value},
-        )
-    return row
+    return _tenant_status_change(
+        tenant=tenant,
+        reason=reason,
+        user=user,
+        expected=Tenant.Status.SUSPENDED,
+        new=Tenant.Status.INSTALLED,
+        action=Action.TENANT_RESUMED,
+        refused=_("%(tenant)s n'est pas suspendu (%(status)s)."),
+    )
 
 
 # --- support groups ----------------------------------------------------------------------------------
