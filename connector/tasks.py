@@ -23,19 +23,12 @@ def heartbeat_task() -> str:
     return now
 
 
-def _countdown(exc: Exception, retries: int) -> float:
-    """Provider's reset when it gave one, else exponential backoff with jitter (capped at 5 min)."""
-    import random
-
-    retry_after = getattr(exc, "retry_after", None)
-    if retry_after:
-        return float(retry_after) + random.uniform(0, 1)  # noqa: S311 - jitter, not crypto
-    return min(300.0, 2.0 ** (retries + 1)) * random.uniform(0.75, 1.25)  # noqa: S311
-
-
 def _retry(task: Any, exc: Exception) -> None:
     """Schedule the next try (run at once by Celery's ``apply`` when the task runs eagerly)."""
-    raise task.retry(exc=exc, countdown=_countdown(exc, task.request.retries)) from exc
+    from connector.retry import backoff
+
+    countdown = backoff(task.request.retries, getattr(exc, "retry_after", None))
+    raise task.retry(exc=exc, countdown=countdown) from exc
 
 
 # acks_late + reject_on_worker_lost: a worker killed mid-task gives the task back to the queue;
@@ -71,7 +64,7 @@ def invoice_write_back_task(self: Any, invoice_id: str) -> None:
                 "invoice %s: HubSpot write-back gave up after %d tries", invoice_id, self.request.retries
             )
             return
-        raise self.retry(exc=exc, countdown=_countdown(exc, self.request.retries)) from exc
+        _retry(self, exc)
 
 
 # --- status sync ----------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from connector.exceptions import HubSpotAuthError, HubSpotPermanentError
+from connector.logging import bind_tenant
 from connector.models import Tenant
 from connector.ratelimit import RateLimitTimeout, hubspot_limiter
 from hubspot_app.client import (
@@ -204,6 +205,7 @@ def hubspot_setup(*, tenant_id: int) -> SetupReport:
     exist; a 409 on create (a race, or a stale listing) counts as "already there".
     """
     tenant = Tenant.objects.get(pk=tenant_id)
+    bind_tenant(tenant.portal_id)
     report = SetupReport()
     if tenant.status == Tenant.Status.UNINSTALLED:
         report.skipped = True
