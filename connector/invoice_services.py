@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import unicodedata
 import uuid
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -33,6 +32,7 @@ from django.utils import timezone
 
 from connector.exceptions import ApplicationError, HubSpotPermanentError, QontoPermanentError
 from connector.invoicing.builder import build_client_payload, build_invoice, client_fingerprint
+from connector.invoicing.client_payload import names_match
 from connector.invoicing.snapshot import DealSnapshot, PriorInvoice, TenantInvoiceSettings
 from connector.invoicing.summary import InvoiceView, deal_totals, invoice_summary_lines, is_overdue, note_html
 from connector.invoicing.validation import Problem, validate_deal, validate_request
@@ -510,11 +510,6 @@ def invoice_fail_after_retries(*, invoice_id: str, exc: ApplicationError) -> Non
     _mark_failed(inv.pk, exc, retryable=True)
 
 
-def _normalize(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text)
-    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).casefold().split())
-
-
 def _ensure_qonto_client(tenant: Tenant, qonto: QontoClient, inv: Invoice) -> str:
     """The deal company's Qonto client: cached link, else search (tax id, VAT, exact name), else create.
 
@@ -538,12 +533,11 @@ def _ensure_qonto_client(tenant: Tenant, qonto: QontoClient, inv: Invoice) -> st
     if found is None and payload.get("vat_number"):
         found = next(iter(qonto.search_clients(vat_number=payload["vat_number"])), None)
     if found is None and len(payload.get("name", "")) >= 2:
-        wanted = _normalize(payload["name"])
         found = next(
             (
                 c
                 for c in qonto.search_clients(name=payload["name"])
-                if _normalize(c.get("name", "")) == wanted
+                if names_match(c.get("name", ""), payload["name"])
             ),
             None,
         )

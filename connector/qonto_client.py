@@ -286,9 +286,6 @@ class QontoClient:
         params["per_page"] = "100"
         return list(self.request("GET", "/v2/clients", params=params).get("clients") or [])
 
-    def get_client(self, client_id: str) -> dict[str, Any]:
-        return dict(self.request("GET", f"/v2/clients/{client_id}").get("client") or {})
-
     def create_client(self, payload: dict[str, Any], *, idempotency_key: str | None = None) -> dict[str, Any]:
         return dict(
             self.request("POST", "/v2/clients", json=payload, idempotency_key=idempotency_key).get("client")

@@ -195,7 +195,7 @@ def _detect_deleted_drafts(tenant: Tenant, qonto: QontoClient, seen_ids: set[str
         tenant=tenant, status=Invoice.Status.DRAFT, qonto_invoice_id__isnull=False
     ).values_list("pk", "qonto_invoice_id")
     missing = [pk for pk, qonto_id in known.iterator(chunk_size=2000) if qonto_id not in seen_ids]
-    for inv in Invoice.objects.filter(pk__in=missing):
+    for inv in Invoice.objects.filter(tenant=tenant, pk__in=missing):
         try:
             changed = apply_qonto_invoice(inv, qonto.get_invoice(str(inv.qonto_invoice_id)))
         except QontoNotFoundError:

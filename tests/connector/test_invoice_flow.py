@@ -289,3 +289,21 @@ def test_an_invoice_whose_task_was_lost_is_requeued_and_created_once(
     assert inv.status == Invoice.Status.DRAFT
     assert len(invoice_world.qonto_invoices()) == 1
     assert invoices_requeue_stuck() == []  # settled: nothing left to do
+
+
+@pytest.mark.django_db
+def test_an_existing_qonto_client_found_by_exact_name_is_reused_and_completed(
+    invoice_world: InvoiceWorld, django_capture_on_commit_callbacks
+) -> None:  # type: ignore[no-untyped-def]
+    # Created by hand in Qonto: no tax id, another case and accents, no address yet.
+    existing = invoice_world.qonto.seed_client(demo.QONTO_LOGIN, kind="company", name="acme industrie sàs")
+    invoice_world.qonto.seed_client(demo.QONTO_LOGIN, kind="company", name="ACME Industrie SAS Bis")
+    with django_capture_on_commit_callbacks(execute=True):
+        result = click(invoice_world, key="exact-name-key-1")
+    inv = Invoice.objects.get(pk=result.invoice.pk)
+    assert inv.status == Invoice.Status.DRAFT
+    assert inv.qonto_client_id == existing["id"]
+    clients = invoice_world.qonto.list_clients(demo.QONTO_LOGIN)
+    assert len(clients) == 2  # reused, not created
+    reused = next(c for c in clients if c["id"] == existing["id"])
+    assert reused["billing_address"]["city"] == "Paris"  # completed before invoicing
