@@ -1,0 +1,111 @@
+"""What support does to a tenant, each an audited admin action behind a custom permission.
+
+*Tester la connexion Qonto*, *Synchroniser maintenant*, *Relancer le setup HubSpot*, *Suspendre*
+and *Réactiver* (both ask for a reason first). Offered on the tenant list and as buttons on the
+tenant's detail page.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import action
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext_lazy as _
+
+from connector.audit import Action, TenantStatusRefused, audit, tenant_resume, tenant_suspend
+from connector.models import Tenant
+
+
+class StatusReasonForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Raison"),
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        max_length=2000,
+        help_text=_("Visible par le support et enregistrée dans le journal d'audit."),
+    )
+
+
+class TenantActionsAdmin(admin.ModelAdmin):
+    """The actions of ``TenantAdmin``, which derives from this class."""
+
+    actions = ["test_qonto", "sync_now", "rerun_hubspot_setup", "suspend", "resume"]
+
+    def has_operate_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("connector.operate_tenant")
+
+    def has_suspend_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("connector.suspend_tenant")
+
+    @action(description=_("Tester la connexion Qonto"), permissions=["operate"])
+    def test_qonto(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
+        from connector.doctor import qonto_connection_check
+
+        for tenant in queryset:
+            result = qonto_connection_check(tenant=tenant)
+            audit(
+                action=Action.QONTO_TESTED,
+                user=request.user,
+                tenant=tenant,
+                detail={"ok": result.ok, "message": result.message},
+            )
+            self.message_user(
+                request, f"{tenant}: {result.message}", messages.SUCCESS if result.ok else messages.ERROR
+            )
+
+    @action(description=_("Synchroniser maintenant"), permissions=["operate"])
+    def sync_now(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
+        from connector.tasks import tenant_sync_task
+
+        for tenant in queryset:
+            tenant_sync_task.delay(tenant.pk)
+            audit(action=Action.SYNC_REQUESTED, user=request.user, tenant=tenant)
+            self.message_user(request, f"{tenant}: synchronisation lancée.")
+
+    @action(description=_("Relancer le setup HubSpot"), permissions=["operate"])
+    def rerun_hubspot_setup(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
+        from hubspot_app.services import hubspot_setup_enqueue
+
+        for tenant in queryset:
+            hubspot_setup_enqueue(tenant_id=tenant.pk)
+            audit(action=Action.HUBSPOT_SETUP_REQUESTED, user=request.user, tenant=tenant)
+            self.message_user(request, f"{tenant}: setup HubSpot relancé.")
+
+    @action(description=_("Suspendre (avec une raison)"), permissions=["suspend"])
+    def suspend(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> HttpResponse | None:
+        return self._change_status(request, queryset, suspend=True)
+
+    @action(description=_("Réactiver (avec une raison)"), permissions=["suspend"])
+    def resume(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> HttpResponse | None:
+        return self._change_status(request, queryset, suspend=False)
+
+    def _change_status(
+        self, request: HttpRequest, queryset: QuerySet[Tenant], *, suspend: bool
+    ) -> HttpResponse | None:
+        """First call: a page asking for the reason. Second call (``apply``): change the status."""
+        form = StatusReasonForm(request.POST if "apply" in request.POST else None)
+        if "apply" in request.POST and form.is_valid():
+            service = tenant_suspend if suspend else tenant_resume
+            for tenant in queryset:
+                try:
+                    service(tenant=tenant, reason=form.cleaned_data["reason"], user=request.user)
+                except TenantStatusRefused as exc:
+                    self.message_user(request, str(exc.user_message), messages.WARNING)
+                else:
+                    done = "suspendu" if suspend else "réactivé"
+                    self.message_user(request, f"{tenant}: {done}.")
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Suspendre") if suspend else _("Réactiver"),
+            "opts": self.model._meta,
+            "tenants": list(queryset),
+            "form": form,
+            "action": "suspend" if suspend else "resume",
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+            "suspend": suspend,
+        }
+        return TemplateResponse(request, "admin/connector/tenant/status_reason.html", context)
