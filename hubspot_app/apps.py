@@ -8,6 +8,6 @@ class HubSpotAppConfig(AppConfig):
     verbose_name = _("HubSpot")
 
     def ready(self) -> None:
-        from hubspot_app import log_filters
+        from hubspot_app import checks, log_filters  # noqa: F401 (checks registers itself)
 
         log_filters.install()

@@ -6,8 +6,11 @@ first invoice.
 
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
+
+from config.public_url import public_base_url_errors
 from config.settings.base import *  # noqa: F403
-from config.settings.base import LOGGING, PUBLIC_BASE_URL, env
+from config.settings.base import LOGGING, env
 
 DEBUG = False
 SECRET_KEY = env("SECRET_KEY")
@@ -17,6 +20,12 @@ DATABASES = {"default": env.db("DATABASE_URL")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+# No default (base.py's http://127.0.0.1:8000 would break OAuth and every card signature), and
+# https only: see config/public_url.py.
+PUBLIC_BASE_URL = env("PUBLIC_BASE_URL").rstrip("/")
+if _url_errors := public_base_url_errors(PUBLIC_BASE_URL):
+    raise ImproperlyConfigured(" ".join(_url_errors))
 
 # Behind a TLS-terminating proxy (Heroku, Scalingo, Clever Cloud…): trust its scheme header.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

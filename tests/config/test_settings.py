@@ -101,3 +101,55 @@ def test_sentry_events_are_scrubbed() -> None:
     scrubbed = mask_value(event)
     assert scrubbed["request"]["headers"]["Authorization"] == MASK
     assert scrubbed["extra"]["refresh_token"] == MASK
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        None,  # unset: base.py's http://127.0.0.1:8000 must not leak into production
+        "http://connector.example.com",
+        "https://127.0.0.1:8000",
+        "https://localhost",
+        "https://connector.example.com/?x=1",
+    ],
+)
+def test_production_refuses_to_start_without_an_https_public_base_url(url: str | None) -> None:
+    env = {k: v for k, v in PROD_ENV.items() if k != "PUBLIC_BASE_URL"}
+    if url is not None:
+        env["PUBLIC_BASE_URL"] = url
+    result = _run(["-c", "import django; django.setup()"], env)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "PUBLIC_BASE_URL" in result.stderr
+
+
+def test_check_deploy_fails_without_an_https_public_base_url() -> None:
+    # Production settings cannot even load (above); under any other settings module,
+    # `check --deploy` reports it as an error of its own.
+    env = {
+        "DJANGO_SETTINGS_MODULE": "config.settings.local",
+        "PUBLIC_BASE_URL": "http://127.0.0.1:8000",
+        "SECRET_KEY": PROD_ENV["SECRET_KEY"],
+    }
+    result = _run(["manage.py", "check", "--deploy"], env)
+    assert result.returncode != 0
+    assert "hubspot_app.E001" in result.stderr
+    assert "must start with https://" in result.stderr
+    prod = _run(
+        ["manage.py", "check", "--deploy"], {**PROD_ENV, "PUBLIC_BASE_URL": "http://connector.example.com"}
+    )
+    assert prod.returncode != 0
+    assert "PUBLIC_BASE_URL must start with https://" in prod.stderr
+
+
+def test_public_base_url_rules() -> None:
+    from config.public_url import public_base_url_errors
+
+    assert public_base_url_errors("https://connector.example.fr") == []
+    assert public_base_url_errors("https://x.fr/prefix") == []  # a proxy's path prefix is allowed
+    assert public_base_url_errors("")
+    assert public_base_url_errors("not a url")
+    assert any("https://" in e for e in public_base_url_errors("http://x.fr"))
+    for local in ("https://10.0.0.5", "https://[::1]:8443", "https://app.localhost", "https://0.0.0.0"):
+        assert any("local" in e for e in public_base_url_errors(local)), local
+    assert public_base_url_errors("https://user:pw@x.fr")
