@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from datetime import timedelta
 
 from django.utils import timezone
 
 from connector.exceptions import ApplicationError
-from connector.models import Deal, QontoConnection, SyncRun, Tenant
+from connector.models import Deal, Invoice, QontoConnection, SyncRun, Tenant
 from connector.qonto_client import Organization, QontoClient
 from connector.ratelimit import qonto_limiter
 
@@ -20,6 +21,7 @@ logger = logging.getLogger(__name__)
 
 ERROR = "error"
 WARNING = "warning"
+NOT_DRAFT_WINDOW = timedelta(days=30)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,6 +102,24 @@ def tenant_diagnose(tenant: Tenant) -> list[Finding]:
                 "last_sync_failed",
                 ERROR,
                 f"Dernière synchronisation en échec ({when}) : {last_run.error or 'erreur inconnue'}",
+            )
+        )
+
+    not_draft = list(
+        Invoice.objects.filter(
+            tenant=tenant, error_code="not_draft", updated_at__gte=timezone.now() - NOT_DRAFT_WINDOW
+        )
+        .order_by("-created_at")
+        .values_list("reference", "status")[:6]
+    )
+    if not_draft:
+        shown = ", ".join(f"{ref} ({status})" for ref, status in not_draft[:5])
+        findings.append(
+            Finding(
+                "invoice_not_draft",
+                ERROR,
+                "Qonto a créé des factures qui ne sont pas des brouillons (nous envoyons toujours "
+                f"status=draft) : {shown}{', …' if len(not_draft) > 5 else ''}. Vérifiez-les dans Qonto.",
             )
         )
 

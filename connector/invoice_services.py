@@ -426,19 +426,41 @@ def _record_created(invoice_pk: Any, data: dict[str, Any]) -> None:
             return
         apply_qonto_invoice(inv, data)
         if data.get("status") != "draft":
-            # We always ask for a draft. Anything else means Qonto finalized it: never retry
-            # (that would make a second invoice); tell the tenant to check it in Qonto.
-            inv.error_code = "not_draft"
-            inv.error_message = (
-                f"Qonto a créé la facture avec le statut « {data.get('status')} » au lieu d'un brouillon : "
-                "vérifiez-la dans Qonto."
-            )
+            # We always send "status": "draft". Anything else means Qonto finalized (numbered) it:
+            # keep what Qonto says, never retry (that would make a second invoice), and say it
+            # loudly: an error log, the reason in both languages, and an error in connector_doctor
+            # ("invoice_not_draft", for 30 days).
+            inv.error_code = NOT_DRAFT
+            messages = _not_draft_messages(str(data.get("status") or "?"))
+            inv.error_message = messages["fr"]
+            inv.payload = {**inv.payload, "error_messages": messages}
             inv.error_retryable = False
-            logger.error("invoice %s created in Qonto as %s, not draft", inv.id, data.get("status"))
+            logger.error(
+                "invoice %s was created in Qonto as %r, not as a draft: check it in Qonto",
+                inv.id,
+                data.get("status"),
+            )
         else:
             inv.error_code = inv.error_message = ""
         inv.save()
         transaction.on_commit(lambda: _enqueue_write_back(inv.id))
+
+
+NOT_DRAFT = "not_draft"
+
+
+def _not_draft_messages(status: str) -> dict[str, str]:
+    from django.utils import translation
+    from django.utils.translation import gettext
+
+    messages = {}
+    for lang in ("fr", "en"):
+        with translation.override(lang):
+            messages[lang] = gettext(
+                "Qonto a créé la facture avec le statut « %(status)s » au lieu d'un brouillon : "
+                "vérifiez-la dans Qonto."
+            ) % {"status": status[:40]}
+    return messages
 
 
 def apply_qonto_invoice(inv: Invoice, data: dict[str, Any]) -> bool:

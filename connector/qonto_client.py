@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -310,21 +310,33 @@ class QontoClient:
         *,
         page: int = 1,
         per_page: int = 100,
-        status: list[str] | None = None,
+        status: str | None = None,
         updated_from: datetime | None = None,
         updated_to: datetime | None = None,
         created_from: datetime | None = None,
         sort_by: str | None = None,
     ) -> Page:
+        """One page of ``GET /v2/client_invoices``.
+
+        ``status`` is ONE status. Qonto's list page documents ``filter[status]`` as one of
+        ``draft``/``unpaid``/``paid``/``canceled`` without saying how several are sent (our spec
+        §4.4 says comma-separated [doc]; repeating the parameter is documented only for the
+        *supplier* invoices list). A single value is read the same way by both readings, so for
+        several statuses list once per status (``iter_invoice_pages(statuses=…)``).
+        Datetimes go as aware UTC, ``YYYY-MM-DDTHH:MM:SSZ`` like Qonto's examples [doc]: the
+        lower bounds rounded down and the upper bound up, so a bound never hides an invoice.
+        """
         params: dict[str, Any] = {"page": page, "per_page": per_page}
         if status:
-            params["filter[status]"] = ",".join(status)
+            if status not in INVOICE_STATUSES:
+                raise ValueError(f"unknown Qonto invoice status {status!r}")
+            params["filter[status]"] = status
         if updated_from:
-            params["filter[updated_at_from]"] = updated_from.isoformat()
+            params["filter[updated_at_from]"] = utc_param(updated_from)
         if updated_to:
-            params["filter[updated_at_to]"] = updated_to.isoformat()
+            params["filter[updated_at_to]"] = utc_param(updated_to, round_up=True)
         if created_from:
-            params["filter[created_at_from]"] = created_from.isoformat()
+            params["filter[created_at_from]"] = utc_param(created_from)
         if sort_by:
             params["sort_by"] = sort_by
         body = self.request("GET", "/v2/client_invoices", params=params)
@@ -341,12 +353,26 @@ class QontoClient:
             total_count=meta.get("total_count"),
         )
 
-    def iter_invoice_pages(self, **filters: Any) -> Iterator[Page]:
-        """Pages one after the other (never the whole list in memory)."""
-        page = 1
-        while True:
-            result = self.list_invoices_page(page=page, **filters)
-            yield result
-            if not result.next_page or not result.items:
-                return
-            page = result.next_page
+    def iter_invoice_pages(self, *, statuses: tuple[str, ...] = (), **filters: Any) -> Iterator[Page]:
+        """Pages one after the other (never the whole list in memory); one listing per status."""
+        for status in statuses or (None,):
+            page = 1
+            while True:
+                result = self.list_invoices_page(page=page, status=status, **filters)
+                yield result
+                if not result.next_page or not result.items:
+                    break
+                page = result.next_page
+
+
+INVOICE_STATUSES = ("draft", "unpaid", "paid", "canceled")  # the documented filter[status] values
+
+
+def utc_param(value: datetime, *, round_up: bool = False) -> str:
+    """An aware datetime as Qonto's filters show it: UTC, whole seconds, ``Z`` (naive refused)."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("Qonto filters need an aware datetime (a naive one is ambiguous)")
+    utc = value.astimezone(UTC)
+    if round_up and utc.microsecond:
+        utc += timedelta(seconds=1)
+    return utc.replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1919,6 +1919,18 @@ class QontoSim(Provider):
         errors: list[dict[str, Any]] = []
         statuses: frozenset[str] | None = None
         if "filter[status]" in args:
+            # Qonto's list page documents filter[status] as one of draft/unpaid/paid/canceled, and
+            # shared/spec/qonto.md §4.4 records a comma-separated list [doc]. Nothing documents a
+            # repeated parameter (only the *supplier* invoices list says "provided multiple times"),
+            # and a Rails-style server would keep only the last one: refused here, loudly.
+            if len(args.getlist("filter[status]")) > 1:
+                errors.append(
+                    api_error(
+                        "invalid",
+                        "filter[status] given several times: send one value or a comma-separated list",
+                        parameter="filter[status]",
+                    )
+                )
             wanted = [s.strip() for s in args["filter[status]"].split(",") if s.strip()]
             bad = [s for s in wanted if s not in STATUSES]
             if bad or not wanted:

@@ -873,6 +873,7 @@ def test_list_filters_sort_and_pagination(api: Api, client_id: str, sim: QontoSi
         ({"per_page": "ten"}, "per_page"),
         ({"page": 0}, "page"),
         ({"filter[status]": "sent"}, "filter[status]"),
+        ({"filter[status]": ["draft", "paid"]}, "filter[status]"),  # repeated: not documented
         ({"filter[updated_at_from]": "yesterday"}, "filter[updated_at_from]"),
         ({"filter[due_date]": "31/07/2026"}, "filter[due_date]"),
         ({"sort_by": "number:asc"}, "sort_by"),
