@@ -1,4 +1,4 @@
-"""Contract tests of the HubSpot simulator (sandbox/hubspot.py) against spec/hubspot.md §10.
+"""Contract tests of the HubSpot simulator (sandbox/hubspot/) against spec/hubspot.md §10.
 
 The sandbox runs in a background thread; every check goes over real HTTP with ``requests``.
 Signatures are recomputed here with hmac/hashlib, independently of the simulator's helpers.

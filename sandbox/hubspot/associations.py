@@ -1,0 +1,258 @@
+"""Association endpoints: v4 (and ``2026-03``) list, create (default or labelled), delete, batch
+read and labels, and the legacy v3 shape under ``/crm/v3/objects/.../associations``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from werkzeug.wrappers import Request, Response
+
+from sandbox.core import json_response
+from sandbox.hubspot.limits import ASSOC_BATCH_LIMIT
+from sandbox.hubspot.model import (
+    ASSOC_BY_ID,
+    DEFAULT_ASSOC,
+    OBJECT_TYPE_IDS,
+    SINGULAR,
+    hs_time,
+    paging_args,
+    resolve_type,
+)
+from sandbox.hubspot.records import Records
+
+
+class Associations(Records):
+    """The association endpoints."""
+
+    def _assoc_prelude(
+        self, request: Request, otype: str, totype: str, *, write: bool = False
+    ) -> tuple[str, str, Response | None]:
+        f, t = resolve_type(otype), resolve_type(totype)
+        if f is None:
+            return "", "", self._bad_type(otype)
+        if t is None:
+            return "", "", self._bad_type(totype)
+        stop = self._need(request, self._write_scopes(f) if write else self._read_scopes(f))
+        if stop is None and not write:
+            stop = self._need(request, self._read_scopes(t))
+        return f, t, stop
+
+    def assoc_v4_list(self, request: Request, otype: str, oid: str, totype: str, **_: str) -> Response:
+        f, t, stop = self._assoc_prelude(request, otype, totype)
+        if stop:
+            return stop
+        limit, offset, bad = paging_args(request.args, default=500, maximum=500)
+        if bad:
+            return self._validation(bad)
+        with self.lock:
+            portal = self._portal(request)
+            if self._find(portal, f, oid) is None:
+                return self._not_found(f"{SINGULAR[f]} {oid} not found")
+            targets = list(self._assoc_targets(portal, f, oid, t).items())
+        page = targets[offset : offset + limit]
+        body: dict[str, Any] = {
+            "results": [
+                {"toObjectId": int(to_id), "associationTypes": self._assoc_types_out(tids)}
+                for to_id, tids in page
+            ]
+        }
+        if offset + limit < len(targets):
+            body["paging"] = {"next": {"after": str(offset + limit), "link": f"?after={offset + limit}"}}
+        return json_response(body)
+
+    def assoc_v3_list(self, request: Request, otype: str, oid: str, totype: str, **_: str) -> Response:
+        f, t, stop = self._assoc_prelude(request, otype, totype)
+        if stop:
+            return stop
+        with self.lock:
+            portal = self._portal(request)
+            if self._find(portal, f, oid) is None:
+                return self._not_found(f"{SINGULAR[f]} {oid} not found")
+            results = [
+                {"id": to_id, "type": ASSOC_BY_ID[tid][4]}
+                for to_id, tids in self._assoc_targets(portal, f, oid, t).items()
+                for tid in tids
+            ]
+        return json_response({"results": results})
+
+    def _assoc_write(
+        self, request: Request, otype: str, oid: str, totype: str, toid: str, type_ids: list[int]
+    ) -> Response | None:
+        f, t, stop = self._assoc_prelude(request, otype, totype, write=True)
+        if stop:
+            return stop
+        with self.lock:
+            portal = self._portal(request)
+            try:
+                for type_id in type_ids:
+                    self._assoc_add(portal, f, oid, t, toid, type_id)
+            except LookupError as exc:
+                return self._not_found(str(exc))
+            except ValueError as exc:
+                return self._validation(str(exc))
+        return None
+
+    def assoc_v4_put_default(
+        self, request: Request, otype: str, oid: str, totype: str, toid: str, **_: str
+    ) -> Response:
+        f, t = resolve_type(otype), resolve_type(totype)
+        if f is None or t is None or (f, t) not in DEFAULT_ASSOC:
+            return self._validation(f"No default association from {otype} to {totype}")
+        started = hs_time(self.clock.now())
+        type_id = DEFAULT_ASSOC[(f, t)]
+        stop = self._assoc_write(request, otype, oid, totype, toid, [type_id])
+        if stop:
+            return stop
+        spec = ASSOC_BY_ID[type_id]
+        return json_response(
+            {
+                "status": "COMPLETE",
+                "results": [
+                    {
+                        "from": {"id": oid},
+                        "to": {"id": toid},
+                        "associationSpec": {
+                            "associationCategory": "HUBSPOT_DEFINED",
+                            "associationTypeId": type_id,
+                        },
+                    },
+                    {
+                        "from": {"id": toid},
+                        "to": {"id": oid},
+                        "associationSpec": {
+                            "associationCategory": "HUBSPOT_DEFINED",
+                            "associationTypeId": spec[2],
+                        },
+                    },
+                ],
+                "startedAt": started,
+                "completedAt": hs_time(self.clock.now()),
+            }
+        )
+
+    def assoc_v4_put(
+        self, request: Request, otype: str, oid: str, totype: str, toid: str, **_: str
+    ) -> Response:
+        body, bad = self._body(request)
+        if bad:
+            return bad
+        if not isinstance(body, list) or not body:
+            return self._validation("The body must be a non-empty list of association specs")
+        type_ids: list[int] = []
+        for spec in body:
+            if not isinstance(spec, dict) or spec.get("associationCategory") != "HUBSPOT_DEFINED":
+                return self._validation("associationCategory must be HUBSPOT_DEFINED in the sandbox")
+            try:
+                type_ids.append(int(spec["associationTypeId"]))
+            except (KeyError, TypeError, ValueError):
+                return self._validation("associationTypeId is required")
+        stop = self._assoc_write(request, otype, oid, totype, toid, type_ids)
+        if stop:
+            return stop
+        f, t = resolve_type(otype) or "", resolve_type(totype) or ""
+        with self.lock:
+            tids = self._assoc_targets(self._portal(request), f, oid, t).get(toid, [])
+        return json_response(
+            {
+                "fromObjectTypeId": OBJECT_TYPE_IDS[f],
+                "fromObjectId": int(oid),
+                "toObjectTypeId": OBJECT_TYPE_IDS[t],
+                "toObjectId": int(toid),
+                "labels": [ASSOC_BY_ID[x][3] for x in tids if ASSOC_BY_ID[x][3]],
+            }
+        )
+
+    def assoc_v3_put(
+        self, request: Request, otype: str, oid: str, totype: str, toid: str, atype: str
+    ) -> Response:
+        f, t = resolve_type(otype), resolve_type(totype)
+        type_id = next((tid for tid, spec in ASSOC_BY_ID.items() if spec[4] == atype), None)
+        if type_id is None and atype.isdigit():
+            type_id = int(atype)
+        if f is None or t is None or type_id is None:
+            return self._validation(f"Unknown association type {atype}")
+        stop = self._assoc_write(request, otype, oid, totype, toid, [type_id])
+        if stop:
+            return stop
+        with self.lock:
+            portal = self._portal(request)
+            rec = self._find(portal, f, oid)
+            assert rec is not None
+            return json_response(self._out(portal, f, rec, assoc=[t]))
+
+    def _assoc_delete(self, request: Request, otype: str, oid: str, totype: str, toid: str) -> Response:
+        f, t, stop = self._assoc_prelude(request, otype, totype, write=True)
+        if stop:
+            return stop
+        with self.lock:
+            self._assoc_remove(self._portal(request), f, oid, t, toid)
+        return Response(status=204)
+
+    def assoc_v4_delete(
+        self, request: Request, otype: str, oid: str, totype: str, toid: str, **_: str
+    ) -> Response:
+        return self._assoc_delete(request, otype, oid, totype, toid)
+
+    def assoc_v3_delete(
+        self, request: Request, otype: str, oid: str, totype: str, toid: str, atype: str
+    ) -> Response:
+        return self._assoc_delete(request, otype, oid, totype, toid)
+
+    def assoc_batch_read(self, request: Request, otype: str, totype: str, **_: str) -> Response:
+        f, t, stop = self._assoc_prelude(request, otype, totype)
+        if stop:
+            return stop
+        started = hs_time(self.clock.now())
+        body, bad = self._body(request)
+        if bad:
+            return bad
+        if not isinstance(body, dict) or not isinstance(body.get("inputs"), list):
+            return self._validation("The request body must have an inputs list")
+        inputs = body["inputs"]
+        if len(inputs) > ASSOC_BATCH_LIMIT:
+            return self._validation(
+                f"Batch input limit exceeded: {len(inputs)} inputs, the limit is {ASSOC_BATCH_LIMIT}."
+            )
+        results: list[dict[str, Any]] = []
+        errors: list[dict[str, Any]] = []
+        with self.lock:
+            portal = self._portal(request)
+            for item in inputs:
+                oid = str(item.get("id", "")) if isinstance(item, dict) else ""
+                targets = self._assoc_targets(portal, f, oid, t) if self._find(portal, f, oid) else {}
+                if not targets:
+                    errors.append(
+                        {
+                            "status": "error",
+                            "category": "OBJECT_NOT_FOUND",
+                            "subCategory": "crm.associations.NO_ASSOCIATIONS_FOUND",
+                            "context": {"fromObjectId": [oid]},
+                            "message": f"No {SINGULAR[t]} is associated with {SINGULAR[f]} {oid}.",
+                        }
+                    )
+                    continue
+                results.append(
+                    {
+                        "from": {"id": oid},
+                        "to": [
+                            {"toObjectId": int(to_id), "associationTypes": self._assoc_types_out(tids)}
+                            for to_id, tids in targets.items()
+                        ],
+                    }
+                )
+        return self._batch_answer(results, errors, started)
+
+    def assoc_labels(self, request: Request, otype: str, totype: str, **_: str) -> Response:
+        f, t, stop = self._assoc_prelude(request, otype, totype)
+        if stop:
+            return stop
+        return json_response(
+            {
+                "results": [
+                    {"category": "HUBSPOT_DEFINED", "typeId": tid, "label": spec[3]}
+                    for tid, spec in ASSOC_BY_ID.items()
+                    if (spec[0], spec[1]) == (f, t)
+                ]
+            }
+        )
