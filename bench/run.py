@@ -210,7 +210,7 @@ def create_tenant(sb: Any, index: int, portal_id: int, n_invoices: int) -> int:
 
     from django.utils import timezone
 
-    from connector.invoice_services import apply_qonto_invoice
+    from connector.invoices.apply import apply_qonto_invoice
     from connector.models import Deal, Invoice, QontoConnection, Tenant
     from hubspot_app.models import HubSpotInstallation
     from hubspot_app.services import hubspot_setup

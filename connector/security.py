@@ -13,11 +13,8 @@ Django's ``SecurityMiddleware`` already sends ``X-Content-Type-Options``, ``Refe
   redirects that follow a form submission too.
 - ``Permissions-Policy``: no camera, microphone, geolocation, payment… for any origin.
 
-A view may set its own ``Content-Security-Policy`` header; it is then left as it is.
-
-It also refuses card API bodies over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (1 MB) with ``413`` in the
-card API's error shape (``payload_too_large``), before authentication reads them: without this,
-Django's ``RequestDataTooBig`` surfaced from inside the DRF view as a generic 500.
+A view may set its own ``Content-Security-Policy`` header; it is then left as it is. (The card
+API's 1 MB body limit is ``hubspot_app.card_api.middleware``, which runs right after this one.)
 """
 
 from __future__ import annotations
@@ -26,10 +23,7 @@ from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, HttpResponse, JsonResponse
-
-CARD_API_PREFIX = "/api/hubspot/"
+from django.http import HttpRequest, HttpResponse
 
 # sha256 of the inline <script> of billing/templates/billing/return.html (the activation polling).
 INLINE_SCRIPT_HASHES: tuple[str, ...] = ("sha256-oCGBd/B61T+n8xbjM419EEceXVsd9iVX1n/e83T8P6A=",)
@@ -95,24 +89,10 @@ class SecurityHeadersMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        response = self._too_large(request) or self.get_response(request)
+        response = self.get_response(request)
         if "Content-Security-Policy" not in response:
             response["Content-Security-Policy"] = content_security_policy()
         response.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
         response.setdefault("X-Content-Type-Options", "nosniff")
         response.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
         return response
-
-    @staticmethod
-    def _too_large(request: HttpRequest) -> HttpResponse | None:
-        if not request.path.startswith(CARD_API_PREFIX):
-            return None
-        try:
-            request.body  # noqa: B018 - read (and size-checked) once, before DRF touches it
-        except RequestDataTooBig:
-            from hubspot_app.card_api.errors import MESSAGES, error_body
-
-            raw = (request.GET.get("locale") or request.headers.get("Accept-Language") or "fr").lower()
-            message = MESSAGES["payload_too_large"]["en" if raw.startswith("en") else "fr"]
-            return JsonResponse(error_body("payload_too_large", message), status=413)
-        return None

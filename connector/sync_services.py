@@ -34,7 +34,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from connector.exceptions import ApplicationError, HubSpotRetryableError
-from connector.invoice_services import apply_qonto_invoice, deal_properties, tenant_state
+from connector.invoices.apply import apply_qonto_invoice
+from connector.invoices.state import tenant_state
+from connector.invoices.write_back import deal_properties
 from connector.logging import bind_tenant
 from connector.models import Deal, Invoice, SyncRun, Tenant
 from connector.qonto_client import QontoClient, QontoNotFoundError, QontoRateLimitedError, parse_datetime

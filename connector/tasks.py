@@ -36,7 +36,7 @@ def _retry(task: Any, exc: Exception) -> None:
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=6, ignore_result=True)
 def invoice_create_task(self: Any, invoice_id: str) -> None:
     from connector.exceptions import RetryableError
-    from connector.invoice_services import invoice_fail_after_retries, invoice_submit_to_qonto
+    from connector.invoices.submit import invoice_fail_after_retries, invoice_submit_to_qonto
     from connector.ratelimit import LockNotAcquired, RateLimitTimeout
 
     try:
@@ -53,7 +53,7 @@ def invoice_create_task(self: Any, invoice_id: str) -> None:
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=8, ignore_result=True)
 def invoice_write_back_task(self: Any, invoice_id: str) -> None:
     from connector.exceptions import RetryableError
-    from connector.invoice_services import invoice_write_back
+    from connector.invoices.write_back import invoice_write_back
     from connector.ratelimit import RateLimitTimeout
 
     try:
@@ -103,6 +103,6 @@ def deal_sync_task(tenant_id: int, deal_id: str) -> None:
 @shared_task(ignore_result=True)
 def invoices_requeue_stuck_task() -> int:
     """Beat: give lost invoice tasks another run (see ``invoices_requeue_stuck``)."""
-    from connector.invoice_services import invoices_requeue_stuck
+    from connector.invoices.submit import invoices_requeue_stuck
 
     return len(invoices_requeue_stuck())

@@ -10,7 +10,6 @@ import contextlib
 import dataclasses
 import logging
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -19,19 +18,14 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from connector import jobs
 from connector.exceptions import HubSpotAuthError, HubSpotPermanentError
 from connector.logging import bind_tenant
 from connector.models import Tenant
 from connector.ratelimit import RateLimitTimeout, hubspot_limiter
-from hubspot_app.client import (
-    HubSpotClient,
-    HubSpotConflictError,
-    HubSpotOAuth,
-    HubSpotRateLimitedError,
-    TokenInfo,
-    TokenSet,
-)
+from hubspot_app.client import HubSpotClient
 from hubspot_app.models import HubSpotInstallation
+from hubspot_app.oauth import HubSpotOAuth, TokenInfo, TokenSet
 from hubspot_app.properties import (
     COMPANY_PROPERTIES,
     COMPANY_PROPERTY_GROUP,
@@ -42,6 +36,7 @@ from hubspot_app.properties import (
 )
 from hubspot_app.scopes import missing_scopes
 from hubspot_app.tokens import installation_mark_uninstalled, installation_store_tokens
+from hubspot_app.transport import HubSpotConflictError, HubSpotRateLimitedError
 
 logger = logging.getLogger(__name__)
 
@@ -232,14 +227,8 @@ def hubspot_setup(*, tenant_id: int) -> SetupReport:
 
 
 def hubspot_setup_enqueue(*, tenant_id: int) -> None:
-    """Queue the setup after the current transaction commits.
-
-    ``robust``: a broker hiccup must not turn a successful install or save into an error page;
-    the settings page offers to run the setup again.
-    """
-    from hubspot_app.tasks import hubspot_setup_task
-
-    transaction.on_commit(partial(hubspot_setup_task.delay, tenant_id), robust=True)
+    """Queue the setup after the current transaction commits (a broker hiccup is only logged)."""
+    jobs.hubspot_setup(tenant_id)
 
 
 # --- disconnect -----------------------------------------------------------------------------------

@@ -26,8 +26,9 @@ from django.utils import timezone
 
 from connector.exceptions import HubSpotAuthError, HubSpotRetryableError
 from connector.models import Tenant
-from hubspot_app.client import HubSpotOAuth, HubSpotOAuthError, TokenSet
 from hubspot_app.models import HubSpotInstallation
+from hubspot_app.oauth import HubSpotOAuth, TokenSet
+from hubspot_app.transport import HubSpotOAuthError
 
 logger = logging.getLogger(__name__)
 

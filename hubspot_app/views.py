@@ -21,8 +21,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from connector.exceptions import HubSpotError, HubSpotRetryableError
 from connector.onboarding.selectors import onboarding_next_url
 from connector.tenancy import session_tenant, tenant_login, tenant_logout, tenant_required
-from hubspot_app.client import HubSpotOAuth, HubSpotOAuthError
 from hubspot_app.models import HubSpotInstallation
+from hubspot_app.oauth import HubSpotOAuth
 from hubspot_app.oauth_state import StateError, safe_next, state_consume, state_issue
 from hubspot_app.services import (
     SettingsLinkError,
@@ -31,6 +31,7 @@ from hubspot_app.services import (
     settings_link_resolve,
     tenant_disconnect,
 )
+from hubspot_app.transport import HubSpotOAuthError
 
 logger = logging.getLogger(__name__)
 

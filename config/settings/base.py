@@ -44,7 +44,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "connector.middleware.RequestIdMiddleware",
-    "connector.security.SecurityHeadersMiddleware",  # CSP, Permissions-Policy, card API body limit
+    "connector.security.SecurityHeadersMiddleware",  # CSP, Permissions-Policy
+    "hubspot_app.card_api.middleware.CardApiBodyLimitMiddleware",  # 413 in the card API's shape
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",

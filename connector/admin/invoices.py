@@ -69,7 +69,7 @@ class InvoiceAdmin(ReadOnlyMixin, admin.ModelAdmin):
         # invoice_retry refuses a row that holds a Qonto id or may have reached Qonto without being
         # reconciled first: the same never-twice guarantee as the card's Retry button.
         from connector.exceptions import ApplicationError
-        from connector.invoice_services import invoice_retry
+        from connector.invoices.request import invoice_retry
 
         for invoice in queryset.select_related("tenant"):
             try:

@@ -12,6 +12,10 @@ from connector.invoicing.builder import (
 )
 from connector.invoicing.client_payload import build_client_payload, client_fingerprint, names_match
 from connector.invoicing.countries import client_locale, country_to_iso
+from connector.invoicing.deal_checks import validate_deal
+from connector.invoicing.messages import MESSAGES
+from connector.invoicing.problems import InvoiceNotBuildable, Problem
+from connector.invoicing.request_checks import parse_percentage, validate_request
 from connector.invoicing.snapshot import (
     INACTIVE_STATUSES,
     CompanySnapshot,
@@ -32,14 +36,6 @@ from connector.invoicing.summary import (
     invoice_summary_lines,
     is_overdue,
     note_html,
-)
-from connector.invoicing.validation import (
-    MESSAGES,
-    InvoiceNotBuildable,
-    Problem,
-    parse_percentage,
-    validate_deal,
-    validate_request,
 )
 from connector.invoicing.vat import ALLOWED_FRACTIONS, percent_to_fraction
 

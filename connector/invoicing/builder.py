@@ -24,7 +24,17 @@ from connector.invoicing.amounts import (
     parse_decimal,
 )
 from connector.invoicing.client_payload import build_client_payload, client_fingerprint
+from connector.invoicing.deal_checks import analyse_deal, deal_label, validate_deal
 from connector.invoicing.lines import SourceLine, line_subtotal, line_vat, subtotals_by_vat
+from connector.invoicing.problems import InvoiceNotBuildable
+from connector.invoicing.request_checks import (
+    deposit_by_vat,
+    live_priors,
+    parse_percentage,
+    prior_label,
+    remaining_by_vat,
+    validate_request,
+)
 from connector.invoicing.snapshot import (
     DealSnapshot,
     InvoiceKind,
@@ -39,18 +49,6 @@ from connector.invoicing.text import (
     clean_block,
     shorten,
     title_and_overflow,
-)
-from connector.invoicing.validation import (
-    InvoiceNotBuildable,
-    analyse_deal,
-    deal_label,
-    deposit_by_vat,
-    live_priors,
-    parse_percentage,
-    prior_label,
-    remaining_by_vat,
-    validate_deal,
-    validate_request,
 )
 from connector.invoicing.vat import ALLOWED_FRACTIONS, format_vat_fr
 

@@ -8,9 +8,9 @@ from collections.abc import Mapping
 
 from connector.invoicing.amounts import is_blank
 from connector.invoicing.countries import client_locale, country_to_iso, in_sirene, normalize_name
+from connector.invoicing.deal_checks import compact_id, company_tax_id
 from connector.invoicing.snapshot import CompanySnapshot, JSONObject
 from connector.invoicing.text import one_line
-from connector.invoicing.validation import compact_id, company_tax_id
 
 NAME_MAX = 250  # Qonto's limit for a company client's name
 

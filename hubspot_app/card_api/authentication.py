@@ -18,6 +18,7 @@ from rest_framework.request import Request
 from connector.logging import bind_tenant
 from connector.models import Tenant
 from hubspot_app.card_api.errors import CardApiError
+from hubspot_app.card_api.locale import caller_locale
 from hubspot_app.signature import SignatureError, verify_v3
 
 logger = logging.getLogger(__name__)
@@ -35,12 +36,6 @@ class CardCaller:
     @property
     def is_authenticated(self) -> bool:
         return True
-
-
-def caller_locale(request: Request) -> str:
-    """``locale`` query parameter (the card's ``context.user.locale``), else Accept-Language, else French."""
-    raw = (request.query_params.get("locale") or request.headers.get("Accept-Language") or "fr").lower()
-    return "en" if raw.startswith("en") else "fr"
 
 
 class HubSpotSignatureAuthentication(BaseAuthentication):

@@ -12,6 +12,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from hubspot_app.card_api.locale import caller_locale
+
 MESSAGES: dict[str, dict[str, str]] = {
     "invalid_signature": {
         "fr": "Signature HubSpot invalide ou expirée.",
@@ -75,8 +77,6 @@ def card_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     request = context.get("request")
     locale = "fr"
     if request is not None:
-        from hubspot_app.card_api.authentication import caller_locale
-
         locale = caller_locale(request)
     if isinstance(exc, CardApiError):
         return Response(error_body(exc.error_code, exc.message, exc.problems), status=exc.status_code)

@@ -9,17 +9,13 @@ from typing import Any
 
 from django.utils import timezone
 
-from connector.invoice_services import (
-    card_status,
-    deal_snapshot_read,
-    decimal_or_none,
-    invoice_settings_for,
-    invoice_view,
-    tenant_state,
-)
+from connector import jobs
+from connector.invoices.request import deal_snapshot_read
+from connector.invoices.selectors import card_status, decimal_or_none, invoice_view
+from connector.invoices.state import invoice_settings_for, tenant_state
+from connector.invoicing.deal_checks import validate_deal
 from connector.invoicing.snapshot import TenantInvoiceSettings
 from connector.invoicing.summary import deal_totals
-from connector.invoicing.validation import validate_deal
 from connector.models import Invoice, QontoConnection, Tenant
 
 ERROR_MESSAGES = {
@@ -93,11 +89,9 @@ def card_state(*, tenant: Tenant, deal_id: str, lang: str) -> dict[str, Any]:
     if stale and any(i.qonto_invoice_id for i in invoices):
         from django.core.cache import cache
 
-        from connector.tasks import deal_sync_task
-
         if cache.add(f"card:deal-sync:{tenant.pk}:{deal_id}", 1, 300):
             try:
-                deal_sync_task.delay(tenant.pk, deal_id)
+                jobs.deal_sync(tenant.pk, deal_id)
             except Exception:  # a broker outage must not break the card
                 logging.getLogger(__name__).warning("could not queue the refresh of deal %s", deal_id)
     return {

@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from connector.exceptions import HubSpotPermanentError, RetryableError
-from connector.invoice_services import (
+from connector.invoices.request import (
     InvoiceRequestRefused,
     NotRetryable,
     invoice_request_create,

@@ -259,10 +259,10 @@ def test_action_suspend_asks_for_a_reason_then_resume(support_client, world) -> 
 
 
 def test_action_retry_invoice(support_client, world, monkeypatch, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
-    from connector import invoice_services
+    from connector import jobs
 
     queued: list[object] = []
-    monkeypatch.setattr(invoice_services, "_enqueue_create", queued.append)
+    monkeypatch.setattr(jobs, "invoice_create", queued.append)
     failed = world["failed"]
     in_qonto = Invoice.objects.create(
         tenant=world["tenant"],
@@ -282,7 +282,7 @@ def test_action_retry_invoice(support_client, world, monkeypatch, django_capture
     failed.refresh_from_db()
     in_qonto.refresh_from_db()
     assert failed.status == Invoice.Status.PENDING
-    assert queued == [failed.pk]
+    assert queued == [str(failed.pk)]
     # Never twice: a row that reached Qonto is refused and stays as it is.
     assert in_qonto.status == Invoice.Status.FAILED
     assert "non relancée (not_retryable" in body

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from connector.invoice_services import InvoiceRequestRefused, invoice_request_create, invoice_retry
+from connector.invoices.request import InvoiceRequestRefused, invoice_request_create, invoice_retry
 from connector.models import Invoice
 from connector.tasks import invoice_create_task
 from sandbox import demo
@@ -276,7 +276,7 @@ def test_an_invoice_whose_task_was_lost_is_requeued_and_created_once(
 
     from django.utils import timezone
 
-    from connector.invoice_services import invoices_requeue_stuck
+    from connector.invoices.submit import invoices_requeue_stuck
 
     # The click is accepted but its task never runs (e.g. Redis restarted and lost the queue).
     result = click(invoice_world, key="lost-task-key-1")

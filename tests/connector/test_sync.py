@@ -21,7 +21,8 @@ from django.core.management import call_command
 from django.db import connection
 
 from connector import sync_services
-from connector.invoice_services import apply_qonto_invoice, invoice_request_create
+from connector.invoices.apply import apply_qonto_invoice
+from connector.invoices.request import invoice_request_create
 from connector.models import Deal, Invoice, SyncRun, Tenant
 from connector.sync_services import tenant_sync
 from sandbox import demo

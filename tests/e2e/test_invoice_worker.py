@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from connector.invoice_services import invoice_request_create
+from connector.invoices.request import invoice_request_create
 from connector.models import Invoice
 from sandbox import demo
 from tests.hubspot_app.sandbox_fixtures import running_sandbox_fixture, sandbox_fixture  # noqa: F401

@@ -17,7 +17,7 @@ from datetime import timedelta
 
 import pytest
 
-from connector.invoice_services import invoices_requeue_stuck
+from connector.invoices.submit import invoices_requeue_stuck
 from tests.processes import tasks_sent_to_broker
 from tests.reliability.test_worker_faults import assert_exactly_once, click
 from tests.reliability.world import settled, wait_until, worker

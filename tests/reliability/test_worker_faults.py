@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from connector.invoice_services import invoice_request_create
+from connector.invoices.request import invoice_request_create
 from connector.models import Invoice
 from connector.ratelimit import redis_client
 from connector.tasks import invoice_create_task

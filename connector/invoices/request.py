@@ -1,0 +1,200 @@
+"""Step 1 (web, synchronous): accept a click on the card, or a retry of a failed invoice.
+
+``invoice_request_create`` answers a repeated click with the same row (idempotency key); the
+tenant must be operational; the deal is read from HubSpot (≤ 3 calls) and validated; under a row
+lock on the deal, the request is checked against the invoices already made (one live *full*
+invoice, deposits ≤ the deal), the Qonto payload is built (pure function) and the ``Invoice`` row
+is committed as PENDING; its creation is queued on commit (``connector.jobs``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import uuid
+from datetime import date
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+
+from connector import jobs
+from connector.exceptions import ApplicationError
+from connector.invoices.selectors import decimal_or_none, invoice_get_by_key, prior_invoices
+from connector.invoices.state import invoice_settings_for, tenant_state, today_in_paris
+from connector.invoicing.builder import build_client_payload, build_invoice
+from connector.invoicing.deal_checks import validate_deal
+from connector.invoicing.problems import Problem
+from connector.invoicing.request_checks import validate_request
+from connector.invoicing.snapshot import DealSnapshot, PriorInvoice, TenantInvoiceSettings
+from connector.models import Deal, Invoice, Tenant
+from connector.ratelimit import hubspot_limiter
+from hubspot_app.client import HubSpotClient
+from hubspot_app.crm import read_deal_snapshot
+
+logger = logging.getLogger(__name__)
+
+
+class InvoiceRequestRefused(ApplicationError):
+    """The request cannot be accepted as it is; ``problems`` say what to fix (card: 422)."""
+
+    code = "invoice_refused"
+
+    def __init__(self, problems: list[Problem], *, code: str | None = None) -> None:
+        super().__init__(", ".join(p.code for p in problems), code=code or problems[0].code)
+        self.problems = problems
+
+
+@dataclasses.dataclass(frozen=True)
+class CreateResult:
+    invoice: Invoice
+    created: bool
+
+
+def invoice_request_create(
+    *,
+    tenant: Tenant,
+    deal_id: str,
+    kind: str,
+    percentage: Decimal | None,
+    idempotency_key: str,
+    snapshot: DealSnapshot | None = None,
+    lang: str = "fr",
+) -> CreateResult:
+    """Accept a click: validate, build and commit a PENDING invoice, queue its creation.
+
+    The same ``idempotency_key`` answers the same row (``created=False``), even under concurrency.
+    Raises ``InvoiceRequestRefused`` with the problems to fix.
+    """
+    existing = invoice_get_by_key(tenant=tenant, idempotency_key=idempotency_key)
+    if existing is not None:
+        return CreateResult(existing, False)
+    state = tenant_state(tenant, lang=lang)
+    if not state.operational:
+        raise InvoiceRequestRefused([Problem.tenant_not_operational(state.status, state.message or "")])
+    if snapshot is None:
+        snapshot = deal_snapshot_read(tenant=tenant, deal_id=deal_id)
+    inv_settings = invoice_settings_for(tenant)
+    problems = validate_deal(snapshot, inv_settings, kind=kind)
+    if problems:
+        raise InvoiceRequestRefused(problems, code="deal_not_ready")
+
+    with transaction.atomic():
+        deal, _ = Deal.objects.get_or_create(tenant=tenant, hubspot_deal_id=deal_id)
+        deal = Deal.objects.select_for_update().get(pk=deal.pk)  # one request per deal at a time
+        existing = invoice_get_by_key(tenant=tenant, idempotency_key=idempotency_key)
+        if existing is not None:  # a concurrent twin won the lock first
+            return CreateResult(existing, False)
+        previous = list(Invoice.objects.filter(tenant=tenant, hubspot_deal_id=deal_id).order_by("created_at"))
+        problems = validate_request(
+            kind, percentage, snapshot, prior_invoices(previous), settings=inv_settings
+        )
+        if problems:
+            raise InvoiceRequestRefused(problems)
+        invoice = Invoice(
+            id=uuid.uuid4(),
+            tenant=tenant,
+            deal=deal,
+            hubspot_deal_id=deal_id,
+            kind=kind,
+            percentage=percentage,
+            idempotency_key=idempotency_key,
+        )
+        invoice.reference = f"HubSpot deal {deal_id} / QC-{invoice.id.hex[:12]}"
+        build_into(invoice, snapshot, inv_settings, prior_invoices(previous))
+        deal.name = (snapshot.name or "")[:500]
+        deal.amount = decimal_or_none(snapshot.amount)
+        deal.currency = (snapshot.currency or "EUR").upper()[:3]
+        deal.save(update_fields=["name", "amount", "currency", "updated_at"])
+        try:
+            with transaction.atomic():
+                invoice.save(force_insert=True)
+        except IntegrityError:
+            twin = invoice_get_by_key(tenant=tenant, idempotency_key=idempotency_key)
+            if twin is not None:
+                return CreateResult(twin, False)
+            raise InvoiceRequestRefused([Problem.invoice_exists()]) from None
+        jobs.invoice_create(str(invoice.id))
+    logger.info("invoice %s queued (%s) for deal %s", invoice.id, kind, deal_id)
+    return CreateResult(invoice, True)
+
+
+def build_into(
+    invoice: Invoice, snapshot: DealSnapshot, inv_settings: TenantInvoiceSettings, prior: list[PriorInvoice]
+) -> None:
+    """Build the Qonto payload now, so amounts and limits are fixed at the click (client id later)."""
+    built = build_invoice(
+        snapshot,
+        inv_settings,
+        kind=invoice.kind,
+        percentage=invoice.percentage,
+        prior_invoices=[p for p in prior if p.id != str(invoice.id)],
+        client_id="",
+        reference=invoice.reference,
+        today=today_in_paris(),
+    )
+    company = snapshot.company
+    assert company is not None  # validate_deal guarantees it
+    invoice.payload = {
+        "invoice": {k: v for k, v in built.payload.items() if k != "client_id"},
+        "client": build_client_payload(company),
+        "company_id": company.id,
+        "vat_breakdown": {k: str(v) for k, v in built.vat_breakdown.items()},
+    }
+    invoice.subtotal_amount = built.subtotal
+    invoice.vat_amount = built.vat
+    invoice.total_amount = built.total
+    invoice.issue_date = date.fromisoformat(built.payload["issue_date"])
+    invoice.due_date = date.fromisoformat(built.payload["due_date"])
+    invoice.deducted = list(built.deducted)
+
+
+def deal_snapshot_read(*, tenant: Tenant, deal_id: str) -> DealSnapshot:
+    client = HubSpotClient(tenant, before_request=hubspot_limiter(tenant.portal_id).acquire)
+    return read_deal_snapshot(client, deal_id, siret_property=tenant.siret_property)
+
+
+# --- retry (card and admin) ---------------------------------------------------------------------
+class NotRetryable(ApplicationError):
+    code = "not_retryable"
+
+
+def invoice_retry(*, invoice: Invoice, lang: str = "fr") -> Invoice:
+    """Re-queue a FAILED invoice that never reached Qonto; data problems are re-read and re-checked.
+
+    Never produces a second Qonto invoice: a row that holds a Qonto id is not retryable, and a
+    row that may have reached Qonto (``submitted_at`` set) is reconciled by the task first.
+    """
+    with transaction.atomic():
+        inv = Invoice.objects.select_for_update().select_related("tenant").get(pk=invoice.pk)
+        if inv.status != Invoice.Status.FAILED or inv.qonto_invoice_id:
+            raise NotRetryable(f"invoice {inv.id} is {inv.status}")
+        if not inv.error_retryable:
+            raise NotRetryable(f"invoice {inv.id} failed permanently ({inv.error_code})")
+        state = tenant_state(inv.tenant, lang=lang)
+        if not state.operational:
+            raise InvoiceRequestRefused([Problem.tenant_not_operational(state.status, state.message or "")])
+        if inv.error_code in DATA_ERRORS:
+            # The user says they fixed the deal in HubSpot: read it again and rebuild.
+            snapshot = deal_snapshot_read(tenant=inv.tenant, deal_id=inv.hubspot_deal_id)
+            inv_settings = invoice_settings_for(inv.tenant)
+            problems = validate_deal(snapshot, inv_settings, kind=inv.kind)
+            if problems:
+                raise InvoiceRequestRefused(problems, code="deal_not_ready")
+            others = Invoice.objects.filter(tenant=inv.tenant, hubspot_deal_id=inv.hubspot_deal_id).exclude(
+                pk=inv.pk
+            )
+            build_into(inv, snapshot, inv_settings, prior_invoices(list(others)))
+        inv.status = Invoice.Status.CREATING if inv.submitted_at else Invoice.Status.PENDING
+        inv.error_code = ""
+        inv.error_message = ""
+        inv.error_retryable = False
+        try:
+            inv.save()
+        except IntegrityError:  # another live full invoice appeared meanwhile
+            raise InvoiceRequestRefused([Problem.invoice_exists()]) from None
+        jobs.invoice_create(str(inv.id))
+    return inv
+
+
+# Failures caused by data the user can fix (then *Retry* re-reads HubSpot and rebuilds).
+DATA_ERRORS = frozenset({"qonto_validation", "deal_not_ready", "hubspot_not_found"})

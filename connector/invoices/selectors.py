@@ -1,0 +1,73 @@
+"""Reads of invoice rows, in the shapes the card, the summaries and the builder use."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from connector.invoicing.snapshot import PriorInvoice
+from connector.invoicing.summary import InvoiceView
+from connector.models import Invoice, Tenant
+
+# Statuses in which the row is finished with Qonto creation.
+SETTLED = frozenset(
+    {
+        Invoice.Status.DRAFT,
+        Invoice.Status.UNPAID,
+        Invoice.Status.PAID,
+        Invoice.Status.CANCELED,
+        Invoice.Status.DELETED,
+        Invoice.Status.FAILED,
+    }
+)
+
+
+def card_status(invoice: Invoice) -> str:
+    """Our status as the card and HubSpot show it."""
+    if invoice.status in (Invoice.Status.PENDING, Invoice.Status.CREATING):
+        return "pending"
+    if invoice.status == Invoice.Status.DELETED:
+        return "canceled"
+    return str(invoice.status)
+
+
+def prior_invoices(invoices: list[Invoice]) -> list[PriorInvoice]:
+    return [
+        PriorInvoice(
+            id=str(inv.id),
+            kind=inv.kind,
+            number=inv.number,
+            status=card_status(inv) if inv.status != Invoice.Status.DELETED else "deleted",
+            subtotal_by_vat={k: Decimal(v) for k, v in (inv.payload.get("vat_breakdown") or {}).items()},
+            subtotal=inv.subtotal_amount,
+            total=inv.total_amount,
+        )
+        for inv in invoices
+    ]
+
+
+def invoice_view(invoice: Invoice) -> InvoiceView:
+    return InvoiceView(
+        id=str(invoice.id),
+        kind=invoice.kind,
+        percentage=invoice.percentage,
+        status=card_status(invoice),
+        number=invoice.number,
+        issue_date=invoice.issue_date,
+        due_date=invoice.due_date,
+        subtotal=invoice.subtotal_amount,
+        vat=invoice.vat_amount,
+        total=invoice.total_amount,
+        paid_at=invoice.paid_at,
+        url=invoice.qonto_url,
+    )
+
+
+def invoice_get_by_key(*, tenant: Tenant, idempotency_key: str) -> Invoice | None:
+    return Invoice.objects.filter(tenant=tenant, idempotency_key=idempotency_key).first()
+
+
+def decimal_or_none(raw: str | None) -> Decimal | None:
+    try:
+        return Decimal(str(raw)).quantize(Decimal("0.01")) if raw not in (None, "") else None
+    except ArithmeticError:
+        return None

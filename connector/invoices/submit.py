@@ -1,0 +1,200 @@
+"""Step 2 (worker): create the draft in Qonto — never twice.
+
+Under a lock held across processes, ``invoice_submit_to_qonto`` finds or creates the Qonto client,
+commits CREATING, then POSTs the invoice with ``status: "draft"``. If an earlier attempt may have
+created it (status CREATING: a timeout, a 5xx, a worker killed after the POST), Qonto is searched
+for our ``purchase_order`` reference first and the invoice adopted. Retryable errors are retried
+by the task with backoff; when retries run out, the row ends FAILED with the reason the card shows.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from connector import jobs
+from connector.exceptions import ApplicationError, QontoPermanentError
+from connector.invoices.apply import apply_qonto_invoice
+from connector.invoices.qonto_clients import ensure_qonto_client
+from connector.invoices.selectors import SETTLED
+from connector.logging import bind_tenant
+from connector.models import Invoice
+from connector.qonto_client import QontoClient, QontoValidationError
+from connector.ratelimit import distributed_lock, qonto_limiter
+
+logger = logging.getLogger(__name__)
+
+RECONCILE_WINDOW = timedelta(hours=1)
+
+
+def invoice_submit_to_qonto(*, invoice_id: str) -> None:
+    """Create the draft in Qonto for a PENDING/CREATING invoice. Safe to call any number of times.
+
+    Raises retryable errors for the task to retry; records permanent ones as FAILED.
+    """
+    with distributed_lock(f"invoice:{invoice_id}", timeout=180, blocking_timeout=60):
+        inv = Invoice.objects.select_related("tenant", "tenant__qonto_connection").get(pk=invoice_id)
+        if inv.status in SETTLED:
+            return
+        tenant = inv.tenant
+        bind_tenant(tenant.portal_id)
+        qonto = QontoClient.for_connection(tenant.qonto_connection, before_request=qonto_limiter().acquire)
+        if inv.status == Invoice.Status.CREATING:
+            found = find_in_qonto(qonto, inv)
+            if found is not None:
+                logger.warning(
+                    "invoice %s: adopting Qonto invoice %s found by reference", inv.id, found.get("id")
+                )
+                record_created(inv.pk, found)
+                return
+        try:
+            client_id = ensure_qonto_client(tenant, qonto, inv)
+        except QontoPermanentError as exc:
+            mark_failed(inv.pk, exc, retryable=exc.code == "qonto_validation")
+            return
+        Invoice.objects.filter(pk=inv.pk).update(
+            status=Invoice.Status.CREATING,
+            qonto_client_id=client_id,
+            submitted_at=timezone.now(),
+            attempts=inv.attempts + 1,
+            updated_at=timezone.now(),
+        )  # committed before the POST: a retry then knows to look in Qonto first
+        body = {**inv.payload["invoice"], "client_id": client_id, "status": "draft"}
+        try:
+            created = qonto.create_invoice(body, idempotency_key=str(inv.id))
+        except QontoValidationError as exc:
+            # Refused: nothing was created, so a retry after fixing the data is safe.
+            mark_failed(inv.pk, exc, retryable=True, submitted=False)
+            return
+        except QontoPermanentError as exc:
+            mark_failed(inv.pk, exc, retryable=exc.code in ("qonto_auth", "qonto_forbidden"), submitted=False)
+            return
+        record_created(inv.pk, created)
+
+
+def find_in_qonto(qonto: QontoClient, inv: Invoice) -> dict[str, Any] | None:
+    """Our invoice in Qonto, found by its ``purchase_order`` reference among recent creations."""
+    since = (inv.submitted_at or inv.created_at) - timedelta(minutes=10)
+    since = max(since, timezone.now() - RECONCILE_WINDOW)
+    for page in qonto.iter_invoice_pages(created_from=since, sort_by="created_at:desc"):
+        for item in page.items:
+            if item.get("purchase_order") == inv.reference:
+                return item
+    return None
+
+
+def record_created(invoice_pk: Any, data: dict[str, Any]) -> None:
+    with transaction.atomic():
+        inv = Invoice.objects.select_for_update().get(pk=invoice_pk)
+        if inv.status in SETTLED and inv.status != Invoice.Status.FAILED:
+            return
+        apply_qonto_invoice(inv, data)
+        if data.get("status") != "draft":
+            # We always send "status": "draft". Anything else means Qonto finalized (numbered) it:
+            # keep what Qonto says, never retry (that would make a second invoice), and say it
+            # loudly: an error log, the reason in both languages, and an error in connector_doctor
+            # ("invoice_not_draft", for 30 days).
+            inv.error_code = NOT_DRAFT
+            messages = _not_draft_messages(str(data.get("status") or "?"))
+            inv.error_message = messages["fr"]
+            inv.payload = {**inv.payload, "error_messages": messages}
+            inv.error_retryable = False
+            logger.error(
+                "invoice %s was created in Qonto as %r, not as a draft: check it in Qonto",
+                inv.id,
+                data.get("status"),
+            )
+        else:
+            inv.error_code = inv.error_message = ""
+        inv.save()
+        jobs.invoice_write_back(str(inv.id))
+
+
+NOT_DRAFT = "not_draft"
+
+
+def _not_draft_messages(status: str) -> dict[str, str]:
+    from django.utils import translation
+    from django.utils.translation import gettext
+
+    messages = {}
+    for lang in ("fr", "en"):
+        with translation.override(lang):
+            messages[lang] = gettext(
+                "Qonto a créé la facture avec le statut « %(status)s » au lieu d'un brouillon : "
+                "vérifiez-la dans Qonto."
+            ) % {"status": status[:40]}
+    return messages
+
+
+def mark_failed(invoice_pk: Any, exc: ApplicationError, *, retryable: bool, submitted: bool = True) -> None:
+    from django.utils import translation
+
+    problems = exc.extra.get("problems") if exc.extra else None
+    details = (
+        "; ".join(f"{p.get('detail')} ({p.get('pointer') or p.get('parameter')})" for p in problems)
+        if problems
+        else ""
+    )
+    # The card shows the reason in the user's language: keep it in both.
+    messages = {}
+    for lang in ("fr", "en"):
+        with translation.override(lang):
+            messages[lang] = f"{exc.user_message} {details}".strip()[:2000]
+    with transaction.atomic():
+        inv = Invoice.objects.select_for_update().get(pk=invoice_pk)
+        if inv.status in SETTLED and inv.status != Invoice.Status.FAILED:
+            return
+        inv.status = Invoice.Status.FAILED
+        inv.error_code = exc.code
+        inv.error_message = messages["fr"]
+        inv.payload = {**inv.payload, "error_messages": messages}
+        inv.error_retryable = retryable and not inv.qonto_invoice_id
+        if not submitted:
+            inv.submitted_at = None  # the POST was refused: nothing to reconcile on retry
+        inv.save()
+        jobs.invoice_write_back(str(inv.id))
+    logger.warning("invoice %s failed: %s", invoice_pk, exc.detail or exc.code)
+
+
+def invoice_fail_after_retries(*, invoice_id: str, exc: ApplicationError) -> None:
+    """Retries ran out on a retryable error: look in Qonto one last time, else FAILED (retryable)."""
+    inv = Invoice.objects.select_related("tenant__qonto_connection").get(pk=invoice_id)
+    if inv.status == Invoice.Status.CREATING:
+        try:
+            found = find_in_qonto(QontoClient.for_connection(inv.tenant.qonto_connection), inv)
+        except ApplicationError:
+            found = None
+        if found is not None:
+            record_created(inv.pk, found)
+            return
+    mark_failed(inv.pk, exc, retryable=True)
+
+
+# --- nothing lost -------------------------------------------------------------------------------
+STUCK_AFTER = timedelta(minutes=10)
+
+
+def invoices_requeue_stuck(*, older_than: timedelta = STUCK_AFTER) -> list[str]:
+    """Queue again the invoices still PENDING or CREATING long after their last change.
+
+    Their task was lost (Redis restarted without persistence, a worker died and the broker never
+    redelivered, a deploy dropped the queue). Running the task again is safe: it locks, reconciles
+    with Qonto when the POST may have been sent, and never creates a second invoice.
+    """
+    cutoff = timezone.now() - older_than
+    ids = [
+        str(pk)
+        for pk in Invoice.objects.filter(
+            status__in=[Invoice.Status.PENDING, Invoice.Status.CREATING], updated_at__lt=cutoff
+        ).values_list("pk", flat=True)[:500]
+    ]
+    for invoice_id in ids:
+        jobs.invoice_create(invoice_id)
+    if ids:
+        logger.warning("re-queued %d stuck invoice(s)", len(ids))
+    return ids
