@@ -25,9 +25,7 @@ class HubSpotWebApp(CardFetchProxy):
     """``app.hubspot.com`` stand-in under ``/hubspot-app``, sharing ``HubSpotApi``'s state."""
 
     name = "hubspot_web"
-
     prefix = "/hubspot-app"
-
     rules = [
         Rule("/", endpoint="index", methods=["GET"]),
         Rule("/oauth/authorize", endpoint="authorize", methods=["GET"]),

@@ -1,4 +1,4 @@
-"""The Qonto simulator (``sandbox/qonto.py``) over real HTTP, against the contract of spec §2-§5 and §9."""
+"""The Qonto simulator (``sandbox/qonto/``) over real HTTP, against the contract of spec §2-§5 and §9."""
 
 from __future__ import annotations
 

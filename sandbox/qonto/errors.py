@@ -1,0 +1,45 @@
+"""Qonto's error bodies: one ``errors`` entry, and the exception every refusal raises."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def api_error(
+    code: str, detail: str, *, pointer: str | None = None, parameter: str | None = None
+) -> dict[str, Any]:
+    """One entry of Qonto's ``errors`` list."""
+    err: dict[str, Any] = {"code": code, "detail": detail}
+    source: dict[str, str] = {}
+    if pointer is not None:
+        source["pointer"] = pointer
+    if parameter is not None:
+        source["parameter"] = parameter
+    if source:
+        err["source"] = source
+    return err
+
+
+class QontoSimError(Exception):
+    """A refused request (API) or a refused control action (Python API): status + Qonto errors."""
+
+    def __init__(self, status: int, errors: list[dict[str, Any]]) -> None:
+        super().__init__("; ".join(f"{e['code']}: {e['detail']}" for e in errors))
+        self.status = status
+        self.errors = errors
+
+    @classmethod
+    def one(
+        cls,
+        status: int,
+        code: str,
+        detail: str,
+        *,
+        pointer: str | None = None,
+        parameter: str | None = None,
+    ) -> QontoSimError:
+        return cls(status, [api_error(code, detail, pointer=pointer, parameter=parameter)])
+
+
+def attr_pointer(*parts: str | int) -> str:
+    return "/data/attributes/" + "/".join(str(p) for p in parts)
