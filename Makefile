@@ -10,7 +10,7 @@ CHROMIUM ?= /usr/bin/chromium
 export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/qonto_connector
 export REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install run test test-python test-js lint typecheck check-migrations browser-deps bench soak clean
+.PHONY: install run test test-python test-js lint typecheck check-migrations check-hubspot-project browser-deps bench soak clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,7 +26,7 @@ run: install
 
 ## make test: install, then every check and every test (Python, card, browser). Ends with pytest's summary.
 test: install browser-deps
-	$(MAKE) lint typecheck check-migrations test-js
+	$(MAKE) lint typecheck check-migrations check-hubspot-project test-js
 	$(BIN)/pytest
 
 test-python: install
@@ -47,6 +47,11 @@ typecheck: install
 
 check-migrations: install
 	DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/python manage.py makemigrations --check --dry-run
+
+# Fails when a -hsmeta.json that `hs project upload` would send carries a placeholder/example/
+# localhost host, plain http or an unresolved ${…} (hubspot_app/card/README.md, "Upload").
+check-hubspot-project:
+	node hubspot_app/card/scripts/configure.mjs --check
 
 # Debian's Chromium for the Playwright browser tests (Playwright never downloads a browser here).
 browser-deps:

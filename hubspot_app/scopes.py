@@ -1,7 +1,7 @@
 """The OAuth scopes the app asks for at install.
 
 They must be exactly the ``requiredScopes`` (and ``optionalScopes``) of
-``card/src/app/app-hsmeta.json``: HubSpot refuses
+``card/app-hsmeta.template.json`` (which becomes the uploaded ``src/app/app-hsmeta.json``): HubSpot refuses
 an install whose requested scopes differ from the app's configuration (spec/hubspot.md §2.1).
 A test compares the two.
 """

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 # Required: hubspot.md §2.4 minus `timeline` and `crm.objects.contacts.read`, plus
 # `crm.schemas.companies.read` (the SIRET property picker lists company properties) — the same list
-# as hubspot_app/card/src/app/app-hsmeta.json (a test compares them). Optional: `companies.write`
+# as hubspot_app/card/app-hsmeta.template.json (a test compares them). Optional: `companies.write`
 # (§2.4: write a tax id back) and `contacts.write`, which HubSpot's notes API requires (its docs list
 # only the contacts scopes for notes; decision 4 writes one note per invoice).
 APP_SCOPES: dict[str, list[str]] = {

@@ -25,7 +25,7 @@ from sandbox.core import FaultRule, SandboxConfig
 from sandbox.testing import RunningSandbox, start_sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
-APP_HSMETA = ROOT / "hubspot_app/card/src/app/app-hsmeta.json"
+APP_HSMETA = ROOT / "hubspot_app/card/app-hsmeta.template.json"
 TEST_PUBLIC_BASE_URL = "http://testserver"
 
 

@@ -20,6 +20,7 @@ from sandbox import demo
 from tests.factories import QontoConnectionFactory
 from tests.hubspot_app.sandbox_fixtures import (
     APP_HSMETA,
+    ROOT,
     consent,
     hubspot,
     login,
@@ -317,3 +318,25 @@ def test_request_logger_records_are_scrubbed(rf) -> None:
     OAuthQueryScrubFilter().filter(server)
     assert "c0de" not in server.getMessage()
     assert logging.getLogger("django.request").filters  # installed at start-up
+
+
+def test_the_generated_app_config_redirects_to_our_callback(settings) -> None:  # type: ignore[no-untyped-def]
+    """configure.mjs builds redirectUrls from PUBLIC_BASE_URL exactly as the backend sends redirect_uri."""
+    import shutil
+    import subprocess
+
+    from hubspot_app.services import oauth_redirect_uri
+
+    node = shutil.which("node")
+    assert node, "node is needed by make test (card tests and check-hubspot-project)"
+    base = "https://connector.acme.fr/qonto"  # with a proxy's path prefix
+    out = subprocess.run(
+        [node, str(ROOT / "hubspot_app/card/scripts/configure.mjs"), "--base-url", base,
+         "--support-email", "aide@acme.fr", "--dry-run"],
+        capture_output=True, text=True, check=True, timeout=60,
+    ).stdout  # fmt: skip
+    generated = json.loads(out[: out.rindex("export const API_BASE")])
+    settings.PUBLIC_BASE_URL = base
+    assert generated["config"]["auth"]["redirectUrls"] == [oauth_redirect_uri()]
+    assert generated["config"]["permittedUrls"]["fetch"] == ["https://connector.acme.fr"]
+    assert generated["config"]["auth"]["requiredScopes"] == list(REQUIRED_SCOPES)
