@@ -136,6 +136,63 @@ def tenant_diagnose(tenant: Tenant) -> list[Finding]:
     return findings
 
 
+def deployment_diagnose() -> list[Finding]:
+    """What is wrong with this deployment as a whole (not one tenant): the URL HubSpot calls."""
+    from urllib.parse import urlsplit
+
+    from django.conf import settings
+    from django.http.request import validate_host
+    from django.utils.translation import gettext
+
+    from hubspot_app.signature_diagnosis import last_refusal
+
+    findings: list[Finding] = []
+    host = urlsplit(settings.PUBLIC_BASE_URL).hostname or ""
+    if host and not validate_host(host, settings.ALLOWED_HOSTS):
+        findings.append(
+            Finding(
+                "public_host_not_allowed",
+                ERROR,
+                gettext(
+                    "L'hôte de PUBLIC_BASE_URL (%(host)s) n'est pas dans ALLOWED_HOSTS : Django "
+                    "refusera les appels de HubSpot (400)."
+                )
+                % {"host": host},
+            )
+        )
+    refusal = last_refusal()
+    if refusal is not None:
+        when = refusal.at[:16].replace("T", " ")
+        if refusal.signed_as:
+            message = gettext(
+                "Appel signé de la carte refusé le %(when)s UTC : HubSpot a signé %(signed)s mais nous "
+                "avons vérifié %(checked)s (diffère : %(parts)s). Corrigez PUBLIC_BASE_URL (schéma, "
+                "hôte, préfixe de chemin du proxy)."
+            ) % {
+                "when": when,
+                "signed": refusal.signed_as,
+                "checked": refusal.checked,
+                "parts": ", ".join(refusal.differences),
+            }
+        else:
+            message = gettext(
+                "Appel signé de la carte refusé le %(when)s UTC : nous avons vérifié %(checked)s, "
+                "l'appel est arrivé comme %(arrived)s (en-têtes %(headers)s). Aucune variante de l'URL "
+                "ne vérifie : mauvais secret client (HUBSPOT_CLIENT_SECRET), appel falsifié, ou URL "
+                "publique sans rapport avec PUBLIC_BASE_URL."
+            ) % {
+                "when": when,
+                "checked": refusal.checked,
+                "arrived": refusal.arrived_as,
+                "headers": ", ".join(f"{k}: {v}" for k, v in refusal.forwarded.items()) or "-",
+            }
+        if refusal.resolved_at:
+            message += " " + gettext("Des appels signés ont été acceptés depuis.")
+        severity = ERROR if refusal.signed_as and not refusal.resolved_at else WARNING
+        findings.append(Finding("card_signature_refused", severity, message))
+    return findings
+
+
 @dataclasses.dataclass(frozen=True)
 class QontoCheck:
     ok: bool

@@ -46,6 +46,10 @@ class SignatureError(Exception):
     """Why a request was refused (for logs; the caller answers one generic 401)."""
 
 
+class SignatureMismatchError(SignatureError):
+    """Fresh and well-formed, but not signed for this URL and body with our secret."""
+
+
 def verify_v3(
     *,
     secret: str,
@@ -72,4 +76,4 @@ def verify_v3(
         raise SignatureError("timestamp in the future")
     expected = sign_v3(secret, method, uri, body, timestamp)
     if not hmac.compare_digest(expected.encode(), signature.encode()):
-        raise SignatureError("signature mismatch")
+        raise SignatureMismatchError("signature mismatch")

@@ -19,7 +19,8 @@ from connector.logging import bind_tenant
 from connector.models import Tenant
 from hubspot_app.card_api.errors import CardApiError
 from hubspot_app.card_api.locale import caller_locale
-from hubspot_app.signature import SignatureError, verify_v3
+from hubspot_app.signature import SignatureError, SignatureMismatchError, verify_v3
+from hubspot_app.signature_diagnosis import record_refusal, record_success
 
 logger = logging.getLogger(__name__)
 
@@ -52,8 +53,23 @@ class HubSpotSignatureAuthentication(BaseAuthentication):
                 signature=request.headers.get("X-HubSpot-Signature-v3"),
             )
         except SignatureError as exc:
-            logger.warning("card API: signature refused: %s", exc)
+            why = str(exc)
+            if isinstance(exc, SignatureMismatchError):
+                # Right secret, other URL? (proxy prefix, host, scheme): see signature_diagnosis.
+                refusal = record_refusal(
+                    request=request._request,
+                    public_base_url=settings.PUBLIC_BASE_URL,
+                    secret=settings.HUBSPOT_CLIENT_SECRET,
+                    body=request._request.body,
+                    timestamp=request.headers.get("X-HubSpot-Request-Timestamp", ""),
+                    signature=request.headers.get("X-HubSpot-Signature-v3", ""),
+                )
+                why += f" for {refusal.checked}"
+                if refusal.signed_as:
+                    why += f", but it verifies for {refusal.signed_as}: fix PUBLIC_BASE_URL"
+            logger.warning("card API: signature refused: %s", why)
             raise CardApiError("invalid_signature", status=401, locale=locale) from exc
+        record_success()
         raw_portal = request.query_params.get("portalId", "")
         tenant = None
         if raw_portal.isascii() and raw_portal.isdecimal() and len(raw_portal) <= 19:

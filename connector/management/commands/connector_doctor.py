@@ -6,14 +6,15 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from connector.doctor import ERROR, tenant_diagnose
+from connector.doctor import ERROR, Finding, deployment_diagnose, tenant_diagnose
 from connector.models import Tenant
 
 
 class Command(BaseCommand):
     help = (
-        "Diagnose tenants: HubSpot tokens, Qonto verification and IBAN, plan, HubSpot setup, last sync, "
-        "deals deleted in HubSpot. Exit code 1 when a tenant has an error (or a warning with --strict)."
+        "Diagnose the deployment (the URL HubSpot signs: ALLOWED_HOSTS, the last refused card call) and "
+        "the tenants: HubSpot tokens, Qonto verification and IBAN, plan, HubSpot setup, last sync, "
+        "deals deleted in HubSpot. Exit code 1 on an error (or a warning with --strict)."
     )
 
     def add_arguments(self, parser: Any) -> None:
@@ -32,16 +33,31 @@ class Command(BaseCommand):
         elif options["skip_uninstalled"]:
             tenants = tenants.exclude(status=Tenant.Status.UNINSTALLED)
         failing = 0
+        deployment = deployment_diagnose()
+        deployment_failing = bool(deployment) and (
+            options["strict"] or any(f.severity == ERROR for f in deployment)
+        )
+        if deployment:
+            self.stdout.write(f"Deployment: {len(deployment)} problem(s)")
+            self._write(deployment)
+        else:
+            self.stdout.write(self.style.SUCCESS("Deployment: OK"))
         for tenant in tenants.iterator():
             findings = tenant_diagnose(tenant)
             if not findings:
                 self.stdout.write(self.style.SUCCESS(f"{tenant}: OK"))
                 continue
             self.stdout.write(f"{tenant}: {len(findings)} problem(s)")
-            for f in findings:
-                style = self.style.ERROR if f.severity == ERROR else self.style.WARNING
-                self.stdout.write(style(f"  [{f.severity}] {f.code}: {f.message}"))
+            self._write(findings)
             if options["strict"] or any(f.severity == ERROR for f in findings):
                 failing += 1
-        if failing:
-            raise CommandError(f"{failing} tenant(s) need attention.", returncode=1)
+        if failing or deployment_failing:
+            parts = (["the deployment"] if deployment_failing else []) + (
+                [f"{failing} tenant(s)"] if failing else []
+            )
+            raise CommandError(f"{' and '.join(parts)} need attention.", returncode=1)
+
+    def _write(self, findings: list[Finding]) -> None:
+        for f in findings:
+            style = self.style.ERROR if f.severity == ERROR else self.style.WARNING
+            self.stdout.write(style(f"  [{f.severity}] {f.code}: {f.message}"))
