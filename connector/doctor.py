@@ -85,6 +85,24 @@ def tenant_diagnose(tenant: Tenant) -> list[Finding]:
                 )
             )
 
+    if installation is not None and installation.has_tokens:
+        from hubspot_app.scopes import NOTES_SCOPE, TAX_RATES_SCOPE
+
+        effects = {
+            NOTES_SCOPE: "pas de note sur le deal pour chaque facture",
+            TAX_RATES_SCOPE: "les lignes avec un taux de TVA HubSpot prennent le taux du tenant",
+        }
+        absent = [s for s in effects if s not in (installation.scopes or [])]
+        if absent:
+            findings.append(
+                Finding(
+                    "optional_scopes_missing",
+                    WARNING,
+                    "Autorisations HubSpot optionnelles non accordées (réinstaller pour les accorder) : "
+                    + " ; ".join(f"{s} → {effects[s]}" for s in absent)
+                    + ".",
+                )
+            )
     if installation is not None and installation.has_tokens and installation.setup_completed_at is None:
         findings.append(
             Finding(

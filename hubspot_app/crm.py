@@ -21,6 +21,7 @@ from django.core.cache import cache
 
 from connector.exceptions import HubSpotPermanentError
 from connector.invoicing.snapshot import CompanySnapshot, DealSnapshot, LineItemSnapshot
+from hubspot_app.scopes import TAX_RATES_SCOPE, optional_scope_denied, optional_scope_granted
 
 logger = logging.getLogger(__name__)
 
@@ -85,10 +86,17 @@ def tax_rates(client: Requester) -> dict[str, Decimal]:
     if cached is not None:
         return {k: Decimal(v) for k, v in cached.items()}
     rates: dict[str, Decimal] = {}
+    # ``tax_rates.read`` is optional: without it (never granted, or refused once and recorded) the
+    # lines fall back to the tenant's VAT rate, and we do not call.
+    if not optional_scope_granted(client.tenant, TAX_RATES_SCOPE):
+        return rates
     try:
         body = client.request("GET", TAX_RATES_PATH) or {}
     except HubSpotPermanentError as exc:
-        logger.info("tax rates unavailable for portal %s: %s", client.tenant.portal_id, exc.code)
+        if exc.code == "hubspot_missing_scopes":
+            optional_scope_denied(client.tenant, TAX_RATES_SCOPE, detail=exc.detail or "")
+        else:
+            logger.info("tax rates unavailable for portal %s: %s", client.tenant.portal_id, exc.code)
         body = {}
     for item in body.get("results", []):
         raw = item.get("percentageRate", item.get("percentage"))

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from connector.models import QontoConnection, Tenant
 from hubspot_app.models import HubSpotInstallation
+from hubspot_app.scopes import OPTIONAL_SCOPES, REQUIRED_SCOPES
 
 
 class TenantFactory(factory.django.DjangoModelFactory):
@@ -42,6 +43,6 @@ class HubSpotInstallationFactory(factory.django.DjangoModelFactory):
     access_token = factory.Sequence(lambda n: f"access-token-{n:06d}-abcdefghijklmnop")
     refresh_token = factory.Sequence(lambda n: f"na1-{n:04d}-aaaa-bbbb-cccc-dddddddddddd")
     expires_at = factory.LazyFunction(lambda: timezone.now() + timedelta(minutes=30))
-    scopes = factory.LazyFunction(lambda: ["oauth", "crm.objects.deals.read"])
+    scopes = factory.LazyFunction(lambda: [*REQUIRED_SCOPES, *OPTIONAL_SCOPES])  # all granted
     installer_email = "admin@example.fr"
     installed_at = factory.LazyFunction(timezone.now)

@@ -28,7 +28,7 @@ from hubspot_app.models import HubSpotInstallation
 from sandbox import demo
 from sandbox.core import FaultRule
 from sandbox.testing import RunningSandbox
-from tests.hubspot_app.sandbox_fixtures import app_required_scopes
+from tests.hubspot_app.sandbox_fixtures import app_optional_scopes, app_required_scopes
 
 
 @dataclasses.dataclass
@@ -89,7 +89,7 @@ class InvoiceWorld:
 
 def make_operational_tenant(sb: RunningSandbox, *, portal_id: int = demo.PORTAL_ID) -> Tenant:
     hub = sb.provider("hubspot")
-    scopes = [*app_required_scopes(), "crm.objects.contacts.write"]
+    scopes = [*app_required_scopes(), *app_optional_scopes()]  # everything granted
     access, refresh = hub.install(portal_id, scopes=scopes)
     tenant = Tenant.objects.create(portal_id=portal_id, name="Agence Démo", siret_property="siret")
     HubSpotInstallation.objects.create(

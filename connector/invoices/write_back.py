@@ -16,6 +16,7 @@ from connector.models import Deal, Invoice, Tenant
 from connector.ratelimit import hubspot_limiter
 from hubspot_app.client import HubSpotClient
 from hubspot_app.crm import create_deal_note, update_deal
+from hubspot_app.scopes import NOTES_SCOPE, optional_scope_denied, optional_scope_granted
 from hubspot_app.services import hubspot_setup
 
 logger = logging.getLogger(__name__)
@@ -77,11 +78,16 @@ def invoice_write_back(*, invoice_id: str) -> None:
         update_deal(client, inv.hubspot_deal_id, props)
     Deal.objects.filter(pk=inv.deal_id).update(pushed_at=now)
     if inv.hubspot_written_at is None and inv.qonto_invoice_id:
-        try:
-            create_deal_note(client, inv.hubspot_deal_id, note_html(invoice_view(inv), "fr"), now.isoformat())
-        except HubSpotPermanentError as exc:
-            # The notes scope is optional: without it the properties are written, the note is not.
-            if exc.code != "hubspot_missing_scopes":
-                raise
-            logger.info("invoice %s: no note on the deal (scope not granted)", inv.id)
+        # The notes scope is optional: without it the properties are written, the note is not. A
+        # 403 is recorded once on the installation, and no later invoice asks again.
+        if optional_scope_granted(tenant, NOTES_SCOPE):
+            try:
+                html = note_html(invoice_view(inv), "fr")
+                create_deal_note(client, inv.hubspot_deal_id, html, now.isoformat())
+            except HubSpotPermanentError as exc:
+                if exc.code != "hubspot_missing_scopes":
+                    raise
+                optional_scope_denied(tenant, NOTES_SCOPE, detail=exc.detail or "")
+        else:
+            logger.info("invoice %s: no note on the deal (scope %s not granted)", inv.id, NOTES_SCOPE)
         Invoice.objects.filter(pk=inv.pk).update(hubspot_written_at=now)

@@ -6,11 +6,12 @@ consent page refuses an install asking for anything else (hubspot.md §2.1).
 
 from __future__ import annotations
 
-# Required: hubspot.md §2.4 minus `timeline` and `crm.objects.contacts.read`, plus
+# Required: hubspot.md §2.4 minus `timeline`, `crm.objects.contacts.read` and `tax_rates.read`, plus
 # `crm.schemas.companies.read` (the SIRET property picker lists company properties) — the same list
 # as hubspot_app/card/app-hsmeta.template.json (a test compares them). Optional: `companies.write`
 # (§2.4: write a tax id back) and `contacts.write`, which HubSpot's notes API requires (its docs list
-# only the contacts scopes for notes; decision 4 writes one note per invoice).
+# only the contacts scopes for notes; decision 4 writes one note per invoice) and `tax_rates.read`
+# (without it, lines use the tenant's VAT rate).
 APP_SCOPES: dict[str, list[str]] = {
     "required": [
         "oauth",
@@ -22,9 +23,8 @@ APP_SCOPES: dict[str, list[str]] = {
         "crm.schemas.deals.write",
         "crm.schemas.companies.read",
         "crm.schemas.companies.write",
-        "tax_rates.read",
     ],
-    "optional": ["crm.objects.companies.write", "crm.objects.contacts.write"],
+    "optional": ["crm.objects.companies.write", "crm.objects.contacts.write", "tax_rates.read"],
 }
 DECLARED_SCOPES: frozenset[str] = frozenset(APP_SCOPES["required"] + APP_SCOPES["optional"])
 SCOPE_LABELS_FR: dict[str, str] = {

@@ -33,6 +33,10 @@ def app_required_scopes() -> list[str]:
     return list(json.loads(APP_HSMETA.read_text())["config"]["auth"]["requiredScopes"])
 
 
+def app_optional_scopes() -> list[str]:
+    return list(json.loads(APP_HSMETA.read_text())["config"]["auth"]["optionalScopes"])
+
+
 @pytest.fixture(scope="session", name="running_sandbox")
 def running_sandbox_fixture() -> Iterator[RunningSandbox]:
     running = start_sandbox(

@@ -19,7 +19,7 @@ from connector.models import Invoice, QontoConnection, Tenant
 from hubspot_app.models import HubSpotInstallation
 from sandbox import demo
 from sandbox.testing import RunningSandbox
-from tests.hubspot_app.sandbox_fixtures import app_required_scopes
+from tests.hubspot_app.sandbox_fixtures import app_optional_scopes, app_required_scopes
 from tests.processes import celery_worker, tasks_sent_to_broker
 
 FIRST_LOAD_PORTAL = 40_000_000
@@ -90,7 +90,7 @@ def load_tenant(sb: RunningSandbox, index: int, *, deals: int) -> tuple[Tenant, 
     iban = f"FR76167980000100000{index:08d}"
     qonto.seed_organization(login, secret, f"Agence {index} SAS", ibans=[iban])
     hub.create_portal(portal_id)
-    scopes = [*app_required_scopes(), "crm.objects.contacts.write"]
+    scopes = [*app_required_scopes(), *app_optional_scopes()]  # everything granted
     access, refresh = hub.install(portal_id, scopes=scopes)
     hub.define_property(portal_id, "companies", "siret", label="SIRET")
     company = hub.create_company(
