@@ -192,7 +192,16 @@ class Invoice(BaseModel):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
     idempotency_key = models.CharField(max_length=80, help_text=_("Made by the card per click."))
     reference = models.CharField(
-        max_length=120, help_text=_("Marker sent as purchase_order, used to find the invoice in Qonto again.")
+        max_length=120,
+        help_text=_("Printed on the invoice (Qonto purchase_order): the deal name, then our key."),
+    )
+    # NULL on rows made before the key had its own column: their key is inside ``reference``.
+    reconcile_key = models.CharField(
+        max_length=40,
+        null=True,
+        blank=True,
+        unique=True,
+        help_text=_("Our unique key (QC-…) ending the reference: how the invoice is found in Qonto again."),
     )
     # What we asked Qonto for, and what Qonto answered.
     # NULL (not "") until Qonto answers, so the partial unique constraint ignores pending rows.
@@ -219,7 +228,9 @@ class Invoice(BaseModel):
     error_retryable = models.BooleanField(default=False)
     attempts = models.PositiveSmallIntegerField(default=0)
     submitted_at = models.DateTimeField(
-        null=True, blank=True, help_text=_("When the create call was last sent.")
+        null=True,
+        blank=True,
+        help_text=_("When the create call was last sent (NULL: never, or refused by Qonto)."),
     )
     hubspot_written_at = models.DateTimeField(null=True, blank=True)
 

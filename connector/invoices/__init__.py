@@ -15,7 +15,7 @@ The flow (journey step 5 of ARCHITECTURE.md):
 2. ``invoice_submit_to_qonto`` (worker): under a lock held across processes, finds or creates the
    Qonto client, commits CREATING, then POSTs the invoice with ``status: "draft"``. If an earlier
    attempt may have created it (status CREATING: a timeout, a 5xx, a worker killed after the
-   POST), Qonto is searched for our ``purchase_order`` reference first and the invoice adopted.
+   POST, a retry hours later), Qonto is searched for our key first and the invoice adopted.
 3. ``invoice_write_back`` (worker): one PATCH of the deal's properties and one note per invoice.
 
 Retryable errors are retried by the tasks with backoff; when retries run out, the row ends FAILED

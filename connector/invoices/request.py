@@ -24,6 +24,7 @@ from connector.invoices.state import invoice_settings_for, tenant_state, today_i
 from connector.invoicing.builder import build_client_payload, build_invoice
 from connector.invoicing.deal_checks import validate_deal
 from connector.invoicing.problems import Problem
+from connector.invoicing.reference import invoice_reference, new_key
 from connector.invoicing.request_checks import validate_request
 from connector.invoicing.snapshot import DealSnapshot, PriorInvoice, TenantInvoiceSettings
 from connector.models import Deal, Invoice, Tenant
@@ -99,7 +100,8 @@ def invoice_request_create(
             percentage=percentage,
             idempotency_key=idempotency_key,
         )
-        invoice.reference = f"HubSpot deal {deal_id} / QC-{invoice.id.hex[:12]}"
+        invoice.reconcile_key = unused_key()
+        invoice.reference = invoice_reference(snapshot.name, invoice.reconcile_key)
         build_into(invoice, snapshot, inv_settings, prior_invoices(previous))
         deal.name = (snapshot.name or "")[:500]
         deal.amount = decimal_or_none(snapshot.amount)
@@ -116,6 +118,14 @@ def invoice_request_create(
         jobs.invoice_create(str(invoice.id))
     logger.info("invoice %s queued (%s) for deal %s", invoice.id, kind, deal_id)
     return CreateResult(invoice, True)
+
+
+def unused_key() -> str:
+    """A reconciliation key no invoice has (50 random bits; the unique constraint is the last word)."""
+    while True:
+        key = new_key()
+        if not Invoice.objects.filter(reconcile_key=key).exists():
+            return key
 
 
 def build_into(

@@ -1,10 +1,13 @@
 """Step 2 (worker): create the draft in Qonto — never twice.
 
 Under a lock held across processes, ``invoice_submit_to_qonto`` finds or creates the Qonto client,
-commits CREATING, then POSTs the invoice with ``status: "draft"``. If an earlier attempt may have
-created it (status CREATING: a timeout, a 5xx, a worker killed after the POST), Qonto is searched
-for our ``purchase_order`` reference first and the invoice adopted. Retryable errors are retried
-by the task with backoff; when retries run out, the row ends FAILED with the reason the card shows.
+commits CREATING, then POSTs the invoice with ``status: "draft"``. A row that was ever submitted
+(``submitted_at`` set: a timeout, a 5xx, a worker killed after the POST, a retry hours later) is
+never POSTed again before Qonto has been searched *successfully* for its key, from the row's
+creation whatever its age (``find_in_qonto``); when found, the invoice is adopted. A search that
+Qonto refuses for good (403, 400…) ends the row FAILED with the reason, still marked submitted,
+so a later retry searches again. Retryable errors are retried by the task with backoff; when
+retries run out, the row ends FAILED with the reason the card shows.
 """
 
 from __future__ import annotations
@@ -15,12 +18,14 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from connector import jobs
 from connector.exceptions import ApplicationError, QontoPermanentError
 from connector.invoices.apply import apply_qonto_invoice
 from connector.invoices.qonto_clients import ensure_qonto_client
 from connector.invoices.selectors import SETTLED
+from connector.invoicing.reference import key_of_reference, reference_matches
 from connector.logging import bind_tenant
 from connector.models import Invoice
 from connector.qonto_client import QontoClient, QontoValidationError
@@ -28,7 +33,18 @@ from connector.ratelimit import distributed_lock, qonto_limiter
 
 logger = logging.getLogger(__name__)
 
-RECONCILE_WINDOW = timedelta(hours=1)
+# Our clock and Qonto's may disagree a little: search from a bit before the row was created.
+RECONCILE_OVERLAP = timedelta(minutes=10)
+
+
+class ReconcileFailed(QontoPermanentError):
+    """Qonto refused the search that must come before any new POST of a submitted invoice."""
+
+    code = "qonto_reconcile_failed"
+    default_user_message = _(
+        "Qonto a refusé la recherche qui vérifie si la facture existe déjà : rien n'a été renvoyé, "
+        "pour ne jamais la créer deux fois. Vérifiez l'accès Qonto dans les réglages, puis réessayez."
+    )
 
 
 def invoice_submit_to_qonto(*, invoice_id: str) -> None:
@@ -43,8 +59,14 @@ def invoice_submit_to_qonto(*, invoice_id: str) -> None:
         tenant = inv.tenant
         bind_tenant(tenant.portal_id)
         qonto = QontoClient.for_connection(tenant.qonto_connection, before_request=qonto_limiter().acquire)
-        if inv.status == Invoice.Status.CREATING:
-            found = find_in_qonto(qonto, inv)
+        if ever_submitted(inv):
+            try:
+                found = find_in_qonto(qonto, inv)
+            except QontoPermanentError as exc:
+                # Not found is not known: never POST blind. FAILED (retryable: a retry searches
+                # again first) with Qonto's reason, instead of CREATING forever.
+                mark_failed(inv.pk, _reconcile_failed(exc), retryable=True)
+                return
             if found is not None:
                 logger.warning(
                     "invoice %s: adopting Qonto invoice %s found by reference", inv.id, found.get("id")
@@ -76,15 +98,50 @@ def invoice_submit_to_qonto(*, invoice_id: str) -> None:
         record_created(inv.pk, created)
 
 
+def ever_submitted(inv: Invoice) -> bool:
+    """May a create call for this row have reached Qonto? Then Qonto must be searched first."""
+    return inv.submitted_at is not None or inv.status == Invoice.Status.CREATING
+
+
+def invoice_key(inv: Invoice) -> str | None:
+    """The row's unique key: its own column, or (rows made before it existed) inside its reference."""
+    return inv.reconcile_key or key_of_reference(inv.reference)
+
+
 def find_in_qonto(qonto: QontoClient, inv: Invoice) -> dict[str, Any] | None:
-    """Our invoice in Qonto, found by its ``purchase_order`` reference among recent creations."""
-    since = (inv.submitted_at or inv.created_at) - timedelta(minutes=10)
-    since = max(since, timezone.now() - RECONCILE_WINDOW)
-    for page in qonto.iter_invoice_pages(created_from=since, sort_by="created_at:desc"):
+    """Our invoice in Qonto, found by the key at the end of its ``purchase_order``.
+
+    Qonto has no filter on ``purchase_order`` (spec §4.4), so every invoice created since the row
+    was (whatever its age: a retry may come days later) is listed, oldest first, page after page,
+    whatever its status (a human may have finalized it since). Only the exact key matches; an
+    invoice already recorded on another of our rows is never adopted twice. Raises Qonto's errors:
+    a failed search is not a "not found".
+    """
+    key = invoice_key(inv)
+    if not key:
+        raise ReconcileFailed(f"invoice {inv.id}: no key to search Qonto with (reference {inv.reference!r})")
+    since = inv.created_at - RECONCILE_OVERLAP
+    for page in qonto.iter_invoice_pages(created_from=since, sort_by="created_at:asc"):
         for item in page.items:
-            if item.get("purchase_order") == inv.reference:
+            if not reference_matches(item.get("purchase_order"), key):
+                continue
+            qonto_id = str(item.get("id") or "")
+            taken = (
+                Invoice.objects.filter(tenant_id=inv.tenant_id, qonto_invoice_id=qonto_id)
+                .exclude(pk=inv.pk)
+                .exists()
+            )
+            if qonto_id and not taken:
                 return item
     return None
+
+
+def _reconcile_failed(exc: QontoPermanentError) -> ReconcileFailed:
+    return ReconcileFailed(
+        f"searching Qonto before a new POST failed: {exc.detail or exc.code}",
+        status_code=exc.status_code,
+        extra=exc.extra,
+    )
 
 
 def record_created(invoice_pk: Any, data: dict[str, Any]) -> None:
@@ -135,11 +192,7 @@ def mark_failed(invoice_pk: Any, exc: ApplicationError, *, retryable: bool, subm
     from django.utils import translation
 
     problems = exc.extra.get("problems") if exc.extra else None
-    details = (
-        "; ".join(f"{p.get('detail')} ({p.get('pointer') or p.get('parameter')})" for p in problems)
-        if problems
-        else ""
-    )
+    details = "; ".join(_problem_text(p) for p in problems) if problems else ""
     # The card shows the reason in the user's language: keep it in both.
     messages = {}
     for lang in ("fr", "en"):
@@ -161,14 +214,22 @@ def mark_failed(invoice_pk: Any, exc: ApplicationError, *, retryable: bool, subm
     logger.warning("invoice %s failed: %s", invoice_pk, exc.detail or exc.code)
 
 
+def _problem_text(problem: dict[str, Any]) -> str:
+    where = problem.get("pointer") or problem.get("parameter")
+    text = str(problem.get("detail") or problem.get("code") or "")
+    return f"{text} ({where})" if where else text
+
+
 def invoice_fail_after_retries(*, invoice_id: str, exc: ApplicationError) -> None:
     """Retries ran out on a retryable error: look in Qonto one last time, else FAILED (retryable)."""
     inv = Invoice.objects.select_related("tenant__qonto_connection").get(pk=invoice_id)
-    if inv.status == Invoice.Status.CREATING:
+    if inv.status in SETTLED:
+        return
+    if ever_submitted(inv):
         try:
             found = find_in_qonto(QontoClient.for_connection(inv.tenant.qonto_connection), inv)
         except ApplicationError:
-            found = None
+            found = None  # still unknown: FAILED but submitted, so a retry searches again first
         if found is not None:
             record_created(inv.pk, found)
             return
