@@ -1,6 +1,6 @@
 """Billing fixtures: the Stripe simulator wired to our live server.
 
-The simulator (sandbox/stripe_sim.py) serves the Stripe API our code calls and posts signed
+The simulator (sandbox/stripe_sim/) serves the Stripe API our code calls and posts signed
 webhooks to ``live_server``'s ``/billing/stripe/webhook``, so every test goes through the real
 webhook view, signature check included. Helpers are in ``tests/billing/stripe_world.py``.
 """
