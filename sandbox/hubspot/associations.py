@@ -8,7 +8,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from sandbox.core import json_response
+from sandbox.core import Reply, json_response
 from sandbox.hubspot.limits import ASSOC_BATCH_LIMIT
 from sandbox.hubspot.model import (
     ASSOC_BY_ID,
@@ -16,7 +16,7 @@ from sandbox.hubspot.model import (
     OBJECT_TYPE_IDS,
     SINGULAR,
     hs_time,
-    paging_args,
+    paged,
     resolve_type,
 )
 from sandbox.hubspot.records import Records
@@ -25,73 +25,61 @@ from sandbox.hubspot.records import Records
 class Associations(Records):
     """The association endpoints."""
 
-    def _assoc_prelude(
+    def _assoc_types(
         self, request: Request, otype: str, totype: str, *, write: bool = False
-    ) -> tuple[str, str, Response | None]:
+    ) -> tuple[str, str]:
+        """(from type, to type) of the path, once the token may read both (or write the first)."""
         f, t = resolve_type(otype), resolve_type(totype)
         if f is None:
-            return "", "", self._bad_type(otype)
+            raise Reply(self._bad_type(otype))
         if t is None:
-            return "", "", self._bad_type(totype)
-        stop = self._need(request, self._write_scopes(f) if write else self._read_scopes(f))
-        if stop is None and not write:
-            stop = self._need(request, self._read_scopes(t))
-        return f, t, stop
+            raise Reply(self._bad_type(totype))
+        self._require(request, self._write_scopes(f) if write else self._read_scopes(f))
+        if not write:
+            self._require(request, self._read_scopes(t))
+        return f, t
+
+    def _targets_of(self, request: Request, f: str, oid: str, t: str) -> dict[str, list[int]]:
+        """The live targets of a record that must exist (else HubSpot's 404)."""
+        portal = self._portal(request)
+        if self._find(portal, f, oid) is None:
+            raise Reply(self._not_found(f"{SINGULAR[f]} {oid} not found"))
+        return self._assoc_targets(portal, f, oid, t)
 
     def assoc_v4_list(self, request: Request, otype: str, oid: str, totype: str, **_: str) -> Response:
-        f, t, stop = self._assoc_prelude(request, otype, totype)
-        if stop:
-            return stop
-        limit, offset, bad = paging_args(request.args, default=500, maximum=500)
-        if bad:
-            return self._validation(bad)
+        f, t = self._assoc_types(request, otype, totype)
+        limit, offset = self._paging(request, default=500, maximum=500)
         with self.lock:
-            portal = self._portal(request)
-            if self._find(portal, f, oid) is None:
-                return self._not_found(f"{SINGULAR[f]} {oid} not found")
-            targets = list(self._assoc_targets(portal, f, oid, t).items())
-        page = targets[offset : offset + limit]
-        body: dict[str, Any] = {
-            "results": [
-                {"toObjectId": int(to_id), "associationTypes": self._assoc_types_out(tids)}
-                for to_id, tids in page
-            ]
-        }
-        if offset + limit < len(targets):
-            body["paging"] = {"next": {"after": str(offset + limit), "link": f"?after={offset + limit}"}}
-        return json_response(body)
+            targets = list(self._targets_of(request, f, oid, t).items())
+        results = [
+            {"toObjectId": int(to_id), "associationTypes": self._assoc_types_out(tids)}
+            for to_id, tids in targets[offset : offset + limit]
+        ]
+        return json_response(paged(results, len(targets), offset, limit))
 
     def assoc_v3_list(self, request: Request, otype: str, oid: str, totype: str, **_: str) -> Response:
-        f, t, stop = self._assoc_prelude(request, otype, totype)
-        if stop:
-            return stop
+        f, t = self._assoc_types(request, otype, totype)
         with self.lock:
-            portal = self._portal(request)
-            if self._find(portal, f, oid) is None:
-                return self._not_found(f"{SINGULAR[f]} {oid} not found")
             results = [
                 {"id": to_id, "type": ASSOC_BY_ID[tid][4]}
-                for to_id, tids in self._assoc_targets(portal, f, oid, t).items()
+                for to_id, tids in self._targets_of(request, f, oid, t).items()
                 for tid in tids
             ]
         return json_response({"results": results})
 
     def _assoc_write(
         self, request: Request, otype: str, oid: str, totype: str, toid: str, type_ids: list[int]
-    ) -> Response | None:
-        f, t, stop = self._assoc_prelude(request, otype, totype, write=True)
-        if stop:
-            return stop
+    ) -> None:
+        f, t = self._assoc_types(request, otype, totype, write=True)
         with self.lock:
             portal = self._portal(request)
             try:
                 for type_id in type_ids:
                     self._assoc_add(portal, f, oid, t, toid, type_id)
             except LookupError as exc:
-                return self._not_found(str(exc))
+                raise Reply(self._not_found(str(exc))) from None
             except ValueError as exc:
-                return self._validation(str(exc))
-        return None
+                raise Reply(self._validation(str(exc))) from None
 
     def assoc_v4_put_default(
         self, request: Request, otype: str, oid: str, totype: str, toid: str, **_: str
@@ -101,9 +89,7 @@ class Associations(Records):
             return self._validation(f"No default association from {otype} to {totype}")
         started = hs_time(self.clock.now())
         type_id = DEFAULT_ASSOC[(f, t)]
-        stop = self._assoc_write(request, otype, oid, totype, toid, [type_id])
-        if stop:
-            return stop
+        self._assoc_write(request, otype, oid, totype, toid, [type_id])
         spec = ASSOC_BY_ID[type_id]
         return json_response(
             {
@@ -134,9 +120,7 @@ class Associations(Records):
     def assoc_v4_put(
         self, request: Request, otype: str, oid: str, totype: str, toid: str, **_: str
     ) -> Response:
-        body, bad = self._body(request)
-        if bad:
-            return bad
+        body = self._json(request)
         if not isinstance(body, list) or not body:
             return self._validation("The body must be a non-empty list of association specs")
         type_ids: list[int] = []
@@ -147,9 +131,7 @@ class Associations(Records):
                 type_ids.append(int(spec["associationTypeId"]))
             except (KeyError, TypeError, ValueError):
                 return self._validation("associationTypeId is required")
-        stop = self._assoc_write(request, otype, oid, totype, toid, type_ids)
-        if stop:
-            return stop
+        self._assoc_write(request, otype, oid, totype, toid, type_ids)
         f, t = resolve_type(otype) or "", resolve_type(totype) or ""
         with self.lock:
             tids = self._assoc_targets(self._portal(request), f, oid, t).get(toid, [])
@@ -172,9 +154,7 @@ class Associations(Records):
             type_id = int(atype)
         if f is None or t is None or type_id is None:
             return self._validation(f"Unknown association type {atype}")
-        stop = self._assoc_write(request, otype, oid, totype, toid, [type_id])
-        if stop:
-            return stop
+        self._assoc_write(request, otype, oid, totype, toid, [type_id])
         with self.lock:
             portal = self._portal(request)
             rec = self._find(portal, f, oid)
@@ -182,9 +162,7 @@ class Associations(Records):
             return json_response(self._out(portal, f, rec, assoc=[t]))
 
     def _assoc_delete(self, request: Request, otype: str, oid: str, totype: str, toid: str) -> Response:
-        f, t, stop = self._assoc_prelude(request, otype, totype, write=True)
-        if stop:
-            return stop
+        f, t = self._assoc_types(request, otype, totype, write=True)
         with self.lock:
             self._assoc_remove(self._portal(request), f, oid, t, toid)
         return Response(status=204)
@@ -200,20 +178,9 @@ class Associations(Records):
         return self._assoc_delete(request, otype, oid, totype, toid)
 
     def assoc_batch_read(self, request: Request, otype: str, totype: str, **_: str) -> Response:
-        f, t, stop = self._assoc_prelude(request, otype, totype)
-        if stop:
-            return stop
+        f, t = self._assoc_types(request, otype, totype)
         started = hs_time(self.clock.now())
-        body, bad = self._body(request)
-        if bad:
-            return bad
-        if not isinstance(body, dict) or not isinstance(body.get("inputs"), list):
-            return self._validation("The request body must have an inputs list")
-        inputs = body["inputs"]
-        if len(inputs) > ASSOC_BATCH_LIMIT:
-            return self._validation(
-                f"Batch input limit exceeded: {len(inputs)} inputs, the limit is {ASSOC_BATCH_LIMIT}."
-            )
+        _, inputs = self._batch_inputs(request, ASSOC_BATCH_LIMIT)
         results: list[dict[str, Any]] = []
         errors: list[dict[str, Any]] = []
         with self.lock:
@@ -244,9 +211,7 @@ class Associations(Records):
         return self._batch_answer(results, errors, started)
 
     def assoc_labels(self, request: Request, otype: str, totype: str, **_: str) -> Response:
-        f, t, stop = self._assoc_prelude(request, otype, totype)
-        if stop:
-            return stop
+        f, t = self._assoc_types(request, otype, totype)
         return json_response(
             {
                 "results": [

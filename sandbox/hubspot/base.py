@@ -12,8 +12,8 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from sandbox.core import Provider, Sandbox, SlidingWindowLimiter, json_response, read_json
-from sandbox.hubspot.model import ID_BASES, bearer_token, hs_time
+from sandbox.core import Provider, Reply, Sandbox, SlidingWindowLimiter, json_response, read_json
+from sandbox.hubspot.model import ID_BASES, bearer_token, hs_time, paging_args, resolve_type
 from sandbox.hubspot.routes import KNOWN_PARAMS
 
 
@@ -112,11 +112,47 @@ class HubSpotBase(Provider):
     def _bad_type(self, raw: str) -> Response:
         return self._validation(f"Unable to infer object type from: {raw}")
 
-    def _body(self, request: Request) -> tuple[Any, Response | None]:
+    def _json(self, request: Request) -> Any:
+        """The JSON body (``None`` when empty); a body that is not JSON ends the request with a 400."""
         try:
-            return read_json(request), None
+            return read_json(request)
         except (ValueError, UnicodeDecodeError) as exc:
-            return None, self._validation(f"Invalid input JSON: {exc}")
+            raise Reply(self._validation(f"Invalid input JSON: {exc}")) from None
+
+    def _json_object(self, request: Request, message: str) -> dict[str, Any]:
+        """The JSON body, which must be an object (else a 400 with ``message``)."""
+        body = self._json(request)
+        if not isinstance(body, dict):
+            raise Reply(self._validation(message))
+        return body
+
+    def _batch_inputs(
+        self, request: Request, limit: int, *, count_in_context: bool = False
+    ) -> tuple[dict[str, Any], list[Any]]:
+        """A batch body and its ``inputs`` (at most ``limit`` of them)."""
+        body = self._json(request)
+        if not isinstance(body, dict) or not isinstance(body.get("inputs"), list):
+            raise Reply(self._validation("The request body must have an inputs list"))
+        inputs: list[Any] = body["inputs"]
+        if len(inputs) > limit:
+            if count_in_context:  # the objects API words it so, with the count in the context
+                raise Reply(
+                    self._validation(
+                        f"Batch input limit exceeded: {len(inputs)} inputs were sent, the limit is {limit}.",
+                        context={"inputs": [str(len(inputs))]},
+                    )
+                )
+            raise Reply(
+                self._validation(f"Batch input limit exceeded: {len(inputs)} inputs, the limit is {limit}.")
+            )
+        return body, inputs
+
+    def _paging(self, request: Request, *, default: int, maximum: int) -> tuple[int, int]:
+        """(limit, offset) from ``limit`` / ``after``, or a 400."""
+        limit, offset, bad = paging_args(request.args, default=default, maximum=maximum)
+        if bad:
+            raise Reply(self._validation(bad))
+        return limit, offset
 
     def _auth(self, request: Request) -> dict[str, Any]:
         return dict(request.environ["hs.auth"])
@@ -124,25 +160,42 @@ class HubSpotBase(Provider):
     def _portal(self, request: Request) -> dict[str, Any]:
         return self.state["portals"][request.environ["hs.auth"]["portal"]]
 
-    def _need(self, request: Request, any_of: Iterable[str]) -> Response | None:
+    def _require(self, request: Request, any_of: Iterable[str]) -> None:
+        """The token must hold one of ``any_of``, else the request ends with HubSpot's 403."""
         wanted = list(any_of)
         granted = set(request.environ["hs.auth"]["scopes"])
         if granted.intersection(wanted):
-            return None
-        return self._error(
-            403,
-            "This app hasn't been granted all required scopes to make this call. Read more about required "
-            "scopes here: https://developers.hubspot.com/scopes.",
-            "MISSING_SCOPES",
-            context={"missingScopes": wanted},
-            errors=[
-                {
-                    "message": "One or more of the following scopes are required.",
-                    "context": {"requiredGranularScopes": wanted},
-                }
-            ],
-            links={"scopes": "https://developers.hubspot.com/scopes"},
+            return
+        raise Reply(
+            self._error(
+                403,
+                "This app hasn't been granted all required scopes to make this call. Read more about "
+                "required scopes here: https://developers.hubspot.com/scopes.",
+                "MISSING_SCOPES",
+                context={"missingScopes": wanted},
+                errors=[
+                    {
+                        "message": "One or more of the following scopes are required.",
+                        "context": {"requiredGranularScopes": wanted},
+                    }
+                ],
+                links={"scopes": "https://developers.hubspot.com/scopes"},
+            )
         )
+
+    def _object_type(self, request: Request, raw: str, *, write: bool = False, schema: bool = False) -> str:
+        """The object type a path names, once the token has the scope to read (or write) its records,
+        or with ``schema`` its property definitions."""
+        otype = resolve_type(raw)
+        if otype is None:
+            raise Reply(self._bad_type(raw))
+        if schema:
+            self._require(
+                request, self._schema_write_scopes(otype) if write else self._schema_read_scopes(otype)
+            )
+        else:
+            self._require(request, self._write_scopes(otype) if write else self._read_scopes(otype))
+        return otype
 
     @staticmethod
     def _read_scopes(otype: str) -> tuple[str, ...]:

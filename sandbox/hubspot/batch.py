@@ -7,7 +7,7 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 from sandbox.hubspot.limits import BATCH_LIMIT
-from sandbox.hubspot.model import SINGULAR, hs_time, request_flag, resolve_type
+from sandbox.hubspot.model import SINGULAR, hs_time, request_flag
 from sandbox.hubspot.records import Records
 
 
@@ -15,24 +15,9 @@ class Batch(Records):
     """Batch reads and writes."""
 
     def obj_batch(self, request: Request, otype: str, op: str, **_: str) -> Response:
-        t = resolve_type(otype)
-        if t is None:
-            return self._bad_type(otype)
-        stop = self._need(request, self._read_scopes(t) if op == "read" else self._write_scopes(t))
-        if stop:
-            return stop
+        t = self._object_type(request, otype, write=op != "read")
         started = hs_time(self.clock.now())
-        body, bad = self._body(request)
-        if bad:
-            return bad
-        if not isinstance(body, dict) or not isinstance(body.get("inputs"), list):
-            return self._validation("The request body must have an inputs list")
-        inputs: list[Any] = body["inputs"]
-        if len(inputs) > BATCH_LIMIT:
-            return self._validation(
-                f"Batch input limit exceeded: {len(inputs)} inputs were sent, the limit is {BATCH_LIMIT}.",
-                context={"inputs": [str(len(inputs))]},
-            )
+        body, inputs = self._batch_inputs(request, BATCH_LIMIT, count_in_context=True)
         if any(not isinstance(i, dict) for i in inputs):
             return self._validation("Each input must be an object")
         with self.lock:
@@ -84,13 +69,8 @@ class Batch(Records):
     ) -> Response:
         prepared: list[tuple[dict[str, str], list[tuple[str, str, int]]]] = []
         for item in inputs:
-            values, errors = self._validate(portal, t, item.get("properties") or {})
-            if errors:
-                return self._validation_from(errors)
-            links, message = self._parse_create_associations(portal, t, item.get("associations"))
-            if message:
-                return self._validation(message)
-            prepared.append((values, links))
+            values = self._valid_values(portal, t, item.get("properties") or {})
+            prepared.append((values, self._create_associations(portal, t, item.get("associations"))))
         results = []
         for values, links in prepared:
             rec = self._create_record(portal, t, values)
@@ -111,10 +91,7 @@ class Batch(Records):
             return self._validation(f"Duplicate IDs found in batch input: {dupes}. IDs must be unique")
         prepared: list[tuple[str, dict[str, str]]] = []
         for oid, item in zip(ids, inputs, strict=True):
-            values, errors = self._validate(portal, t, item.get("properties") or {})
-            if errors:
-                return self._validation_from(errors)
-            prepared.append((oid, values))
+            prepared.append((oid, self._valid_values(portal, t, item.get("properties") or {})))
         id_property = body.get("idProperty")
         results: list[dict[str, Any]] = []
         missing: list[str] = []

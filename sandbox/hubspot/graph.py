@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sandbox.core import Reply
 from sandbox.hubspot.base import HubSpotBase
 from sandbox.hubspot.model import ASSOC_BY_ID, ASSOC_COMPANION, DEFAULT_ASSOC, SINGULAR, resolve_type
 
@@ -78,6 +79,15 @@ class AssociationGraph(HubSpotBase):
     @staticmethod
     def _assoc_types_out(tids: list[int]) -> list[dict[str, Any]]:
         return [{"category": "HUBSPOT_DEFINED", "typeId": t, "label": ASSOC_BY_ID[t][3]} for t in tids]
+
+    def _create_associations(
+        self, portal: dict[str, Any], otype: str, raw: Any
+    ) -> list[tuple[str, str, int]]:
+        """A create body's ``associations``, or the request ends with a 400."""
+        links, message = self._parse_create_associations(portal, otype, raw)
+        if message:
+            raise Reply(self._validation(message))
+        return links
 
     def _parse_create_associations(
         self, portal: dict[str, Any], otype: str, raw: Any

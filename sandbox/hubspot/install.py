@@ -18,9 +18,7 @@ class Install(OAuth):
     """Install lifecycle; an uninstall kills every token of the installation."""
 
     def appinstall_delete(self, request: Request, **_: str) -> Response:
-        stop = self._need(request, ["oauth"])
-        if stop:
-            return stop
+        self._require(request, ["oauth"])
         with self.lock:
             self._uninstall(self._portal(request))
         return Response(status=204)

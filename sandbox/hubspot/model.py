@@ -46,6 +46,14 @@ def resolve_type(raw: str) -> str | None:
     return _TYPE_ALIASES.get(urllib.parse.unquote(raw).strip().lower())
 
 
+def known_type(raw: str) -> str:
+    """The object type ``raw`` names, for the Python API (an unknown one is a ``ValueError``)."""
+    otype = resolve_type(raw)
+    if otype is None:
+        raise ValueError(f"unknown object type {raw}")
+    return otype
+
+
 def lastmod_property(otype: str) -> str:
     return "lastmodifieddate" if otype == "contacts" else "hs_lastmodifieddate"
 
@@ -147,3 +155,11 @@ def paging_args(args: Any, *, default: int, maximum: int) -> tuple[int, int, str
     if limit < 1 or offset < 0:
         return 0, 0, "limit must be positive"
     return min(limit, maximum), offset, None
+
+
+def paged(results: list[Any], total: int, offset: int, limit: int) -> dict[str, Any]:
+    """A list answer, with HubSpot's ``paging.next`` when more results follow."""
+    body: dict[str, Any] = {"results": results}
+    if offset + limit < total:
+        body["paging"] = {"next": {"after": str(offset + limit), "link": f"?after={offset + limit}"}}
+    return body

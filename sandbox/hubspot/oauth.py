@@ -130,8 +130,9 @@ class OAuth(HubSpotBase):
             body["token_use"] = "access_token"
         return body
 
-    def _refresh_valid(self, refresh: str) -> dict[str, Any] | None:
-        info = self.state["refresh_tokens"].get(refresh)
+    def _live_token(self, store: str, token: str) -> dict[str, Any] | None:
+        """A token of a live installation: not revoked, its portal still installed, same install."""
+        info: dict[str, Any] | None = self.state[store].get(token)
         if info is None or info["revoked"]:
             return None
         portal = self.state["portals"].get(info["portal"])
@@ -139,16 +140,30 @@ class OAuth(HubSpotBase):
             return None
         return info
 
+    def _refresh_valid(self, refresh: str) -> dict[str, Any] | None:
+        return self._live_token("refresh_tokens", refresh)
+
     def _access_valid(self, access: str) -> dict[str, Any] | None:
-        info = self.state["access_tokens"].get(access)
-        if info is None or info["revoked"]:
-            return None
-        portal = self.state["portals"].get(info["portal"])
-        if portal is None or not portal["installed"] or info["gen"] != portal["install_gen"]:
-            return None
-        if self.clock.now().timestamp() >= info["expires_at"]:
+        info = self._live_token("access_tokens", access)
+        if info is not None and self.clock.now().timestamp() >= info["expires_at"]:
             return None
         return info
+
+    def _v1_token_info(
+        self, token: str, info: dict[str, Any], token_type: str, **extra: Any
+    ) -> dict[str, Any]:
+        """The v1 token-info body (``GET /oauth/v1/{access|refresh}-tokens/{token}``)."""
+        portal = self.state["portals"][info["portal"]]
+        return {
+            "token": token,
+            "user": portal["users"].get(str(info["user_id"]), {}).get("email"),
+            "hub_domain": portal["domain"],
+            "scopes": info["scopes"],
+            "hub_id": portal["id"],
+            **extra,
+            "user_id": info["user_id"],
+            "token_type": token_type,
+        }
 
     def oauth_token(self, request: Request, **_: str) -> Response:
         versioned = "/oauth/v1/" not in request.path
@@ -264,19 +279,14 @@ class OAuth(HubSpotBase):
             if self._access_valid(token) is None:
                 return self._not_found("access token not found")
             assert info is not None
-            portal = self.state["portals"][info["portal"]]
             return json_response(
-                {
-                    "token": token,
-                    "user": portal["users"].get(str(info["user_id"]), {}).get("email"),
-                    "hub_domain": portal["domain"],
-                    "scopes": info["scopes"],
-                    "hub_id": portal["id"],
-                    "app_id": int(self.config.hubspot_app_id),
-                    "expires_in": max(0, int(info["expires_at"] - self.clock.now().timestamp())),
-                    "user_id": info["user_id"],
-                    "token_type": "access",
-                }
+                self._v1_token_info(
+                    token,
+                    info,
+                    "access",
+                    app_id=int(self.config.hubspot_app_id),
+                    expires_in=max(0, int(info["expires_at"] - self.clock.now().timestamp())),
+                )
             )
 
     def oauth_v1_refresh_token(self, request: Request, token: str) -> Response:
@@ -284,18 +294,8 @@ class OAuth(HubSpotBase):
             info = self._refresh_valid(token)
             if info is None:
                 return self._not_found("refresh token not found")
-            portal = self.state["portals"][info["portal"]]
             return json_response(
-                {
-                    "token": token,
-                    "user": portal["users"].get(str(info["user_id"]), {}).get("email"),
-                    "hub_domain": portal["domain"],
-                    "scopes": info["scopes"],
-                    "hub_id": portal["id"],
-                    "client_id": self.config.hubspot_client_id,
-                    "user_id": info["user_id"],
-                    "token_type": "refresh",
-                }
+                self._v1_token_info(token, info, "refresh", client_id=self.config.hubspot_client_id)
             )
 
     def oauth_v1_refresh_revoke(self, request: Request, token: str) -> Response:

@@ -66,9 +66,7 @@ class Portals(HubSpotBase):
             )
 
     def account_info(self, request: Request, **_: str) -> Response:
-        stop = self._need(request, ["oauth"])
-        if stop:
-            return stop
+        self._require(request, ["oauth"])
         with self.lock:
             portal = self._portal(request)
             return json_response(

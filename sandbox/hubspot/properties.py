@@ -8,21 +8,34 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from sandbox.core import json_response
+from sandbox.core import Reply, json_response
 from sandbox.hubspot.base import HubSpotBase
 from sandbox.hubspot.limits import BATCH_LIMIT
-from sandbox.hubspot.model import DEFAULT_GROUPS, hs_time, resolve_type
+from sandbox.hubspot.model import DEFAULT_GROUPS, hs_time, known_type
 from sandbox.hubspot.standard import FIELD_TYPES, FIELD_TYPES_BY_TYPE, PROPERTY_TYPES, property_definition
 
 
 class Properties(HubSpotBase):
     """Properties and groups endpoints, and ``define_property`` for tests."""
 
-    def _props_prelude(self, request: Request, otype: str, *, write: bool) -> tuple[str, Response | None]:
-        t = resolve_type(otype)
-        if t is None:
-            return "", self._bad_type(otype)
-        return t, self._need(request, self._schema_write_scopes(t) if write else self._schema_read_scopes(t))
+    def _live_property(self, request: Request, t: str, pname: str) -> dict[str, Any]:
+        pdef: dict[str, Any] | None = self._portal(request)["properties"][t].get(pname)
+        if pdef is None or pdef["archived"]:
+            raise Reply(self._not_found(f"Unable to find property {pname} for object type {t}"))
+        return pdef
+
+    def _live_group(self, request: Request, t: str, gname: str) -> dict[str, Any]:
+        group: dict[str, Any] | None = self._portal(request)["groups"][t].get(gname)
+        if group is None or group["archived"]:
+            raise Reply(self._not_found(f"Unable to find property group {gname}"))
+        return group
+
+    def _valid_property(
+        self, portal: dict[str, Any], otype: str, data: Any, *, existing: dict[str, Any] | None = None
+    ) -> None:
+        problem = self._check_property(portal, otype, data, existing=existing)
+        if problem:
+            raise Reply(self._validation(problem))
 
     def _conflict(self, message: str, name: str) -> Response:
         return self._error(
@@ -98,56 +111,32 @@ class Properties(HubSpotBase):
         return pdef
 
     def props_list(self, request: Request, otype: str, **_: str) -> Response:
-        t, stop = self._props_prelude(request, otype, write=False)
-        if stop:
-            return stop
+        t = self._object_type(request, otype, schema=True)
         archived = request.args.get("archived") == "true"
         with self.lock:
             defs = self._portal(request)["properties"][t].values()
             return json_response({"results": [copy.deepcopy(d) for d in defs if d["archived"] == archived]})
 
     def props_get(self, request: Request, otype: str, pname: str, **_: str) -> Response:
-        t, stop = self._props_prelude(request, otype, write=False)
-        if stop:
-            return stop
+        t = self._object_type(request, otype, schema=True)
         with self.lock:
-            pdef = self._portal(request)["properties"][t].get(pname)
-            if pdef is None or pdef["archived"]:
-                return self._not_found(f"Unable to find property {pname} for object type {t}")
-            return json_response(copy.deepcopy(pdef))
+            return json_response(copy.deepcopy(self._live_property(request, t, pname)))
 
     def props_create(self, request: Request, otype: str, **_: str) -> Response:
-        t, stop = self._props_prelude(request, otype, write=True)
-        if stop:
-            return stop
-        body, bad = self._body(request)
-        if bad:
-            return bad
+        t = self._object_type(request, otype, write=True, schema=True)
+        body = self._json(request)
         with self.lock:
             portal = self._portal(request)
-            problem = self._check_property(portal, t, body)
-            if problem:
-                return self._validation(problem)
+            self._valid_property(portal, t, body)
             existing = portal["properties"][t].get(body["name"])
             if existing is not None and not existing["archived"]:
                 return self._conflict(f"A property named '{body['name']}' already exists.", body["name"])
             return json_response(copy.deepcopy(self._new_property(portal, t, body)), 201)
 
     def props_batch(self, request: Request, otype: str, op: str, **_: str) -> Response:
-        t, stop = self._props_prelude(request, otype, write=op == "create")
-        if stop:
-            return stop
+        t = self._object_type(request, otype, write=op == "create", schema=True)
         started = hs_time(self.clock.now())
-        body, bad = self._body(request)
-        if bad:
-            return bad
-        if not isinstance(body, dict) or not isinstance(body.get("inputs"), list):
-            return self._validation("The request body must have an inputs list")
-        inputs = body["inputs"]
-        if len(inputs) > BATCH_LIMIT:
-            return self._validation(
-                f"Batch input limit exceeded: {len(inputs)} inputs, the limit is {BATCH_LIMIT}."
-            )
+        _, inputs = self._batch_inputs(request, BATCH_LIMIT)
         results: list[dict[str, Any]] = []
         errors: list[dict[str, Any]] = []
         with self.lock:
@@ -168,9 +157,7 @@ class Properties(HubSpotBase):
                             }
                         )
                     continue
-                problem = self._check_property(portal, t, item)
-                if problem:
-                    return self._validation(problem)
+                self._valid_property(portal, t, item)
                 name = item["name"]
                 if name in defs and not defs[name]["archived"]:
                     errors.append(
@@ -187,24 +174,16 @@ class Properties(HubSpotBase):
         return self._batch_answer(results, errors, started, ok_status=201 if op == "create" else 200)
 
     def props_update(self, request: Request, otype: str, pname: str, **_: str) -> Response:
-        t, stop = self._props_prelude(request, otype, write=True)
-        if stop:
-            return stop
-        body, bad = self._body(request)
-        if bad:
-            return bad
+        t = self._object_type(request, otype, write=True, schema=True)
+        body = self._json(request)
         with self.lock:
             portal = self._portal(request)
-            pdef = portal["properties"][t].get(pname)
-            if pdef is None or pdef["archived"]:
-                return self._not_found(f"Unable to find property {pname} for object type {t}")
+            pdef = self._live_property(request, t, pname)
             if pdef["hubspotDefined"]:
                 return self._validation(f"{pname} is a HubSpot-defined property and cannot be modified")
             if not isinstance(body, dict) or ("name" in body and body["name"] != pname):
                 return self._validation("The body must be an object and cannot rename the property")
-            problem = self._check_property(portal, t, body, existing=pdef)
-            if problem:
-                return self._validation(problem)
+            self._valid_property(portal, t, body, existing=pdef)
             for key in (
                 "label",
                 "description",
@@ -223,13 +202,9 @@ class Properties(HubSpotBase):
             return json_response(copy.deepcopy(pdef))
 
     def props_archive(self, request: Request, otype: str, pname: str, **_: str) -> Response:
-        t, stop = self._props_prelude(request, otype, write=True)
-        if stop:
-            return stop
+        t = self._object_type(request, otype, write=True, schema=True)
         with self.lock:
-            pdef = self._portal(request)["properties"][t].get(pname)
-            if pdef is None or pdef["archived"]:
-                return self._not_found(f"Unable to find property {pname} for object type {t}")
+            pdef = self._live_property(request, t, pname)
             if pdef["hubspotDefined"]:
                 return self._validation(f"{pname} is a HubSpot-defined property and cannot be archived")
             pdef["archived"] = True
@@ -237,30 +212,19 @@ class Properties(HubSpotBase):
         return Response(status=204)
 
     def groups_list(self, request: Request, otype: str, **_: str) -> Response:
-        t, stop = self._props_prelude(request, otype, write=False)
-        if stop:
-            return stop
+        t = self._object_type(request, otype, schema=True)
         with self.lock:
             groups = self._portal(request)["groups"][t].values()
             return json_response({"results": [copy.deepcopy(g) for g in groups if not g["archived"]]})
 
     def groups_get(self, request: Request, otype: str, gname: str, **_: str) -> Response:
-        t, stop = self._props_prelude(request, otype, write=False)
-        if stop:
-            return stop
+        t = self._object_type(request, otype, schema=True)
         with self.lock:
-            group = self._portal(request)["groups"][t].get(gname)
-            if group is None or group["archived"]:
-                return self._not_found(f"Unable to find property group {gname}")
-            return json_response(copy.deepcopy(group))
+            return json_response(copy.deepcopy(self._live_group(request, t, gname)))
 
     def groups_create(self, request: Request, otype: str, **_: str) -> Response:
-        t, stop = self._props_prelude(request, otype, write=True)
-        if stop:
-            return stop
-        body, bad = self._body(request)
-        if bad:
-            return bad
+        t = self._object_type(request, otype, write=True, schema=True)
+        body = self._json(request)
         if not isinstance(body, dict) or not body.get("name") or not body.get("label"):
             return self._validation("A property group needs a name and a label")
         name = str(body["name"])
@@ -279,18 +243,12 @@ class Properties(HubSpotBase):
             return json_response(copy.deepcopy(groups[name]), 201)
 
     def groups_update(self, request: Request, otype: str, gname: str, **_: str) -> Response:
-        t, stop = self._props_prelude(request, otype, write=True)
-        if stop:
-            return stop
-        body, bad = self._body(request)
-        if bad:
-            return bad
+        t = self._object_type(request, otype, write=True, schema=True)
+        body = self._json(request)
         if not isinstance(body, dict):
             return self._validation("The body must be an object")
         with self.lock:
-            group = self._portal(request)["groups"][t].get(gname)
-            if group is None or group["archived"]:
-                return self._not_found(f"Unable to find property group {gname}")
+            group = self._live_group(request, t, gname)
             if "label" in body:
                 group["label"] = str(body["label"])
             if "displayOrder" in body:
@@ -298,14 +256,9 @@ class Properties(HubSpotBase):
             return json_response(copy.deepcopy(group))
 
     def groups_archive(self, request: Request, otype: str, gname: str, **_: str) -> Response:
-        t, stop = self._props_prelude(request, otype, write=True)
-        if stop:
-            return stop
+        t = self._object_type(request, otype, write=True, schema=True)
         with self.lock:
-            group = self._portal(request)["groups"][t].get(gname)
-            if group is None or group["archived"]:
-                return self._not_found(f"Unable to find property group {gname}")
-            group["archived"] = True
+            self._live_group(request, t, gname)["archived"] = True
         return Response(status=204)
 
     def define_property(
@@ -321,9 +274,7 @@ class Properties(HubSpotBase):
         options: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
         """A custom property the portal already has (as if created by a HubSpot admin)."""
-        t = resolve_type(otype)
-        if t is None:
-            raise ValueError(f"unknown object type {otype}")
+        t = known_type(otype)
         data = {
             "name": name,
             "label": label or name,

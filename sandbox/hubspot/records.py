@@ -12,7 +12,7 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
-from sandbox.core import parse_iso
+from sandbox.core import Reply, parse_iso
 from sandbox.hubspot.graph import AssociationGraph
 from sandbox.hubspot.limits import EMBEDDED_ASSOC_CAP
 from sandbox.hubspot.model import (
@@ -21,6 +21,7 @@ from sandbox.hubspot.model import (
     OBJECT_TYPE_IDS,
     always_properties,
     hs_time,
+    known_type,
     lastmod_property,
     money,
     number_text,
@@ -145,6 +146,13 @@ class Records(AssociationGraph):
             else:
                 out[name] = value
         return out, errors
+
+    def _valid_values(self, portal: dict[str, Any], otype: str, props: Any) -> dict[str, str]:
+        """Written values as stored, or the request ends with HubSpot's validation error."""
+        values, errors = self._validate(portal, otype, props)
+        if errors:
+            raise Reply(self._validation_from(errors))
+        return values
 
     def _validation_from(self, errors: list[dict[str, Any]]) -> Response:
         return self._validation(
@@ -309,9 +317,7 @@ class Records(AssociationGraph):
         *,
         object_id: str | None = None,
     ) -> dict[str, Any]:
-        t = resolve_type(otype)
-        if t is None:
-            raise ValueError(f"unknown object type {otype}")
+        t = known_type(otype)
         with self.lock:
             portal = self._get_portal(portal_id)
             values, errors = self._validate(portal, t, dict(properties or {}), internal=True)
@@ -323,9 +329,7 @@ class Records(AssociationGraph):
     def update_object(
         self, portal_id: int, otype: str, object_id: str, properties: dict[str, Any]
     ) -> dict[str, Any]:
-        t = resolve_type(otype)
-        if t is None:
-            raise ValueError(f"unknown object type {otype}")
+        t = known_type(otype)
         with self.lock:
             portal = self._get_portal(portal_id)
             rec = self._find(portal, t, str(object_id))
@@ -341,9 +345,7 @@ class Records(AssociationGraph):
         self, portal_id: int, otype: str, object_id: str, *, archived: bool = False
     ) -> dict[str, Any] | None:
         """The record with every stored property and all its associations (ids per type), or None."""
-        t = resolve_type(otype)
-        if t is None:
-            raise ValueError(f"unknown object type {otype}")
+        t = known_type(otype)
         with self.lock:
             portal = self._get_portal(portal_id)
             rec = self._find(portal, t, str(object_id), archived=archived)

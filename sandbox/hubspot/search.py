@@ -39,16 +39,8 @@ class Search(Records):
     )
 
     def obj_search(self, request: Request, otype: str, **_: str) -> Response:
-        t = resolve_type(otype)
-        if t is None:
-            return self._bad_type(otype)
-        stop = self._need(request, self._read_scopes(t))
-        if stop:
-            return stop
-        body, bad = self._body(request)
-        if bad:
-            return bad
-        body = body or {}
+        t = self._object_type(request, otype)
+        body = self._json(request) or {}
         if not isinstance(body, dict):
             return self._validation("The search body must be an object")
         limit = body.get("limit", 10)

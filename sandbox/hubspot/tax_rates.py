@@ -9,31 +9,21 @@ from werkzeug.wrappers import Request, Response
 
 from sandbox.core import json_response
 from sandbox.hubspot.base import HubSpotBase
-from sandbox.hubspot.model import hs_time, paging_args
+from sandbox.hubspot.model import hs_time, paged
 
 
 class TaxRates(HubSpotBase):
     """Tax rates: list, get, and ``add_tax_rate`` for tests."""
 
     def tax_rates_list(self, request: Request, **_: str) -> Response:
-        stop = self._need(request, ["tax_rates.read"])
-        if stop:
-            return stop
-        limit, offset, bad = paging_args(request.args, default=100, maximum=100)
-        if bad:
-            return self._validation(bad)
+        self._require(request, ["tax_rates.read"])
+        limit, offset = self._paging(request, default=100, maximum=100)
         with self.lock:
             rates = list(self._portal(request)["tax_rates"].values())
-        page = rates[offset : offset + limit]
-        body: dict[str, Any] = {"results": copy.deepcopy(page)}
-        if offset + limit < len(rates):
-            body["paging"] = {"next": {"after": str(offset + limit), "link": f"?after={offset + limit}"}}
-        return json_response(body)
+        return json_response(paged(copy.deepcopy(rates[offset : offset + limit]), len(rates), offset, limit))
 
     def tax_rates_get(self, request: Request, rate_id: str, **_: str) -> Response:
-        stop = self._need(request, ["tax_rates.read"])
-        if stop:
-            return stop
+        self._require(request, ["tax_rates.read"])
         with self.lock:
             rate = self._portal(request)["tax_rates"].get(rate_id)
             if rate is None:
