@@ -193,25 +193,30 @@ class QontoBase(Provider):
             org.idempotency[key] = (self.clock.now() + IDEMPOTENCY_TTL, self.create_status, text)
         return Response(text, status=self.create_status, content_type="application/json; charset=utf-8")
 
-    def _page_params(self, args: MultiDict[str, str]) -> tuple[int, int]:
-        errors: list[dict[str, Any]] = []
+    def _page_params(
+        self, args: MultiDict[str, str], errors: list[dict[str, Any]] | None = None
+    ) -> tuple[int, int]:
+        """``page`` and ``per_page``; their errors go to ``errors`` when given, else raise a 422."""
+        collected: list[dict[str, Any]] = []
         page = per_page = 0
         try:
             page = int(args.get("page", "1"))
             if page < 1:
                 raise ValueError
         except ValueError:
-            errors.append(api_error("invalid", "page must be an integer ≥ 1", parameter="page"))
+            collected.append(api_error("invalid", "page must be an integer ≥ 1", parameter="page"))
         try:
             per_page = int(args.get("per_page", "100"))
             if not 1 <= per_page <= 100:
                 raise ValueError
         except ValueError:
-            errors.append(
+            collected.append(
                 api_error("invalid", "per_page must be an integer between 1 and 100", parameter="per_page")
             )
-        if errors:
-            raise QontoSimError(422, errors)
+        if errors is not None:
+            errors += collected
+        elif collected:
+            raise QontoSimError(422, collected)
         return page, per_page
 
     def _paginate(self, rows: list[Any], page: int, per_page: int) -> tuple[list[Any], dict[str, Any]]:

@@ -7,7 +7,7 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 from sandbox.core import json_response
-from sandbox.qonto.errors import QontoSimError, api_error, attr_pointer
+from sandbox.qonto.errors import QontoSimError, add_error, json_object, wrapped_body
 from sandbox.qonto.listing import Listing
 from sandbox.qonto.model import (
     ADDRESS_FIELDS,
@@ -89,15 +89,9 @@ class Clients(Listing):
 
     def _clean_client(self, body: Any, existing: dict[str, Any] | None) -> dict[str, Any]:
         """Validate a flat client body (create, or PATCH over ``existing``). Returns the new data."""
-        if not isinstance(body, dict):
-            raise QontoSimError.one(422, "invalid_body", "The body must be a JSON object", pointer="/data")
+        body = json_object(body)
         if isinstance(body.get("client"), dict):
-            raise QontoSimError.one(
-                422,
-                "invalid_body",
-                "The body must be flat: no 'client' wrapper",
-                pointer=attr_pointer("client"),
-            )
+            raise wrapped_body("client", "The body must be flat: no 'client' wrapper")
         errors: list[dict[str, Any]] = []
         data = dict(existing or {})
         # "type" is the legacy alias of "kind"; when both are sent, "kind" wins.
@@ -105,17 +99,13 @@ class Clients(Listing):
         kind = body.get(kind_key)
         if kind is not None:
             if kind not in CLIENT_KINDS:
-                errors.append(
-                    api_error(
-                        "not_in_list",
-                        f"{kind_key} must be one of {', '.join(CLIENT_KINDS)}",
-                        pointer=attr_pointer(kind_key),
-                    )
+                add_error(
+                    errors, "not_in_list", f"{kind_key} must be one of {', '.join(CLIENT_KINDS)}", kind_key
                 )
             else:
                 data["kind"] = kind
         elif existing is None:
-            errors.append(api_error("blank", "kind is required", pointer=attr_pointer("kind")))
+            add_error(errors, "blank", "kind is required", "kind")
         limits = {
             "name": 250,
             "first_name": 60,
@@ -135,38 +125,21 @@ class Clients(Listing):
                 data.pop(key, None)
                 continue
             if not isinstance(value, str):
-                errors.append(api_error("invalid", f"{key} must be a string", pointer=attr_pointer(key)))
+                add_error(errors, "invalid", f"{key} must be a string", key)
             elif len(value) > limit:
-                errors.append(
-                    api_error(
-                        "too_long",
-                        f"{key} is too long (maximum {limit} characters)",
-                        pointer=attr_pointer(key),
-                    )
-                )
+                add_error(errors, "too_long", f"{key} is too long (maximum {limit} characters)", key)
             elif key == "email" and not EMAIL_RE.match(value):
-                errors.append(
-                    api_error("invalid", "email is not a valid email address", pointer=attr_pointer(key))
-                )
+                add_error(errors, "invalid", "email is not a valid email address", key)
             elif key == "currency" and not CURRENCY_RE.match(value):
-                errors.append(
-                    api_error("invalid", "currency must be an ISO 4217 code", pointer=attr_pointer(key))
-                )
+                add_error(errors, "invalid", "currency must be an ISO 4217 code", key)
             elif key == "locale" and value.lower() not in LOCALES:
-                errors.append(
-                    api_error(
-                        "not_in_list",
-                        f"locale must be one of {', '.join(LOCALES)}",
-                        pointer=attr_pointer(key),
-                    )
-                )
+                add_error(errors, "not_in_list", f"locale must be one of {', '.join(LOCALES)}", key)
             elif key == "e_invoicing_address" and not EINVOICING_ADDRESS_RE.match(value):
-                errors.append(
-                    api_error(
-                        "invalid",
-                        "e_invoicing_address must be a SIREN, SIREN_SIRET or SIREN_SIRET_routingCode",
-                        pointer=attr_pointer(key),
-                    )
+                add_error(
+                    errors,
+                    "invalid",
+                    "e_invoicing_address must be a SIREN, SIREN_SIRET or SIREN_SIRET_routingCode",
+                    key,
                 )
             else:
                 data[key] = value
@@ -177,21 +150,9 @@ class Clients(Listing):
             elif not isinstance(extra, list) or not all(
                 isinstance(e, str) and EMAIL_RE.match(e) for e in extra
             ):
-                errors.append(
-                    api_error(
-                        "invalid",
-                        "extra_emails must be a list of emails",
-                        pointer=attr_pointer("extra_emails"),
-                    )
-                )
+                add_error(errors, "invalid", "extra_emails must be a list of emails", "extra_emails")
             elif len(extra) > 100:
-                errors.append(
-                    api_error(
-                        "too_long",
-                        "extra_emails has more than 100 entries",
-                        pointer=attr_pointer("extra_emails"),
-                    )
-                )
+                add_error(errors, "too_long", "extra_emails has more than 100 entries", "extra_emails")
             else:
                 data["extra_emails"] = list(extra)
         for key in ("billing_address", "delivery_address"):
@@ -202,7 +163,7 @@ class Clients(Listing):
                 data.pop(key, None)
                 continue
             if not isinstance(address, dict):
-                errors.append(api_error("invalid", f"{key} must be an object", pointer=attr_pointer(key)))
+                add_error(errors, "invalid", f"{key} must be an object", key)
                 continue
             clean: dict[str, str] = {}
             for field in ADDRESS_FIELDS:
@@ -210,30 +171,16 @@ class Clients(Listing):
                 if value is None:
                     continue
                 if not isinstance(value, str):
-                    errors.append(
-                        api_error("invalid", f"{field} must be a string", pointer=attr_pointer(key, field))
-                    )
+                    add_error(errors, "invalid", f"{field} must be a string", key, field)
                 elif field == "country_code" and not COUNTRY_RE.match(value):
-                    errors.append(
-                        api_error(
-                            "invalid",
-                            "country_code must be ISO 3166-1 alpha-2",
-                            pointer=attr_pointer(key, field),
-                        )
-                    )
+                    add_error(errors, "invalid", "country_code must be ISO 3166-1 alpha-2", key, field)
                 elif len(value) > 250:
-                    errors.append(
-                        api_error("too_long", f"{field} is too long", pointer=attr_pointer(key, field))
-                    )
+                    add_error(errors, "too_long", f"{field} is too long", key, field)
                 else:
                     clean[field] = value
             if clean.get("province_code") and clean.get("country_code", "").upper() != "IT":
-                errors.append(
-                    api_error(
-                        "invalid",
-                        "province_code is for Italian addresses only",
-                        pointer=attr_pointer(key, "province_code"),
-                    )
+                add_error(
+                    errors, "invalid", "province_code is for Italian addresses only", key, "province_code"
                 )
             data[key] = clean
         if "phone" in body:
@@ -246,38 +193,22 @@ class Clients(Listing):
                 or not isinstance(phone.get("country_code"), str)
                 or not PHONE_CC_RE.match(phone["country_code"])
             ):
-                errors.append(
-                    api_error(
-                        "invalid",
-                        "phone must be {country_code: '+33', number: '…'}",
-                        pointer=attr_pointer("phone"),
-                    )
-                )
+                add_error(errors, "invalid", "phone must be {country_code: '+33', number: '…'}", "phone")
             else:
                 data["phone"] = {"country_code": phone["country_code"], "number": phone["number"]}
         if not errors:
             kind = data.get("kind", "company")
             if kind == "company" and not data.get("name"):
-                errors.append(
-                    api_error("blank", "name is required for a company", pointer=attr_pointer("name"))
-                )
+                add_error(errors, "blank", "name is required for a company", "name")
             if kind in ("individual", "freelancer"):
                 for key in ("first_name", "last_name"):
                     if not data.get(key):
-                        errors.append(
-                            api_error("blank", f"{key} is required for an {kind}", pointer=attr_pointer(key))
-                        )
+                        add_error(errors, "blank", f"{key} is required for an {kind}", key)
             if (
                 kind == "freelancer"
                 and (data.get("billing_address") or {}).get("country_code", "").upper() != "IT"
             ):
-                errors.append(
-                    api_error(
-                        "not_in_list",
-                        "kind 'freelancer' is for Italian clients only",
-                        pointer=attr_pointer("kind"),
-                    )
-                )
+                add_error(errors, "not_in_list", "kind 'freelancer' is for Italian clients only", "kind")
         if errors:
             raise QontoSimError(422, errors)
         return data

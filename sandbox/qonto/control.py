@@ -19,7 +19,6 @@ from sandbox.qonto.persistence import Persistence
 class Control(Bulk, Persistence):
     """The Python API over HTTP."""
 
-    # === control routes =================================================================================
     def ctl_summary(self, request: Request) -> Response:
         with self.lock:
             return json_response(

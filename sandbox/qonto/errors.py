@@ -43,3 +43,20 @@ class QontoSimError(Exception):
 
 def attr_pointer(*parts: str | int) -> str:
     return "/data/attributes/" + "/".join(str(p) for p in parts)
+
+
+def add_error(errors: list[dict[str, Any]], code: str, detail: str, *where: str | int) -> None:
+    """Collect one error about the body attribute at ``/data/attributes/<where…>``."""
+    errors.append(api_error(code, detail, pointer=attr_pointer(*where)))
+
+
+def json_object(body: Any) -> dict[str, Any]:
+    """``body`` when it is a JSON object, else Qonto's 422 ``invalid_body``."""
+    if not isinstance(body, dict):
+        raise QontoSimError.one(422, "invalid_body", "The body must be a JSON object", pointer="/data")
+    return body
+
+
+def wrapped_body(wrapper: str, detail: str) -> QontoSimError:
+    """The 422 for a body sent inside a ``{"<wrapper>": {...}}`` envelope: Qonto's bodies are flat."""
+    return QontoSimError.one(422, "invalid_body", detail, pointer=attr_pointer(wrapper))

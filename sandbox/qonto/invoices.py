@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
 from sandbox.core import iso, json_response
-from sandbox.qonto.errors import QontoSimError, attr_pointer
+from sandbox.qonto.errors import QontoSimError, json_object
 from sandbox.qonto.lifecycle import Lifecycle
 from sandbox.qonto.listing import Listing
 from sandbox.qonto.state import Invoice, Organization
@@ -19,13 +20,7 @@ class Invoices(Lifecycle, Listing):
     def _create_invoice(self, org: Organization, body: Any) -> Invoice:
         fields = self._validate_invoice(org, body)
         number = fields.pop("requested_number")
-        if number is not None and number in org.numbers:
-            raise QontoSimError.one(
-                409,
-                "invoice_number_already_exists",
-                f"An invoice with number {number!r} already exists",
-                pointer=attr_pointer("number"),
-            )
+        self._check_number_free(org, number)
         status = fields.pop("status") or self.config.qonto_default_status
         now = self.clock.tick()
         inv = Invoice(
@@ -80,73 +75,48 @@ class Invoices(Lifecycle, Listing):
     def api_get_invoice(self, request: Request, invoice_id: str) -> Response:
         return self._api(request, lambda org: self._invoice_response(self._invoice_of(org, invoice_id)))
 
-    def api_update_invoice(self, request: Request, invoice_id: str) -> Response:
+    def _act_on(
+        self, request: Request, invoice_id: str, act: Callable[[Invoice], object], *, answer: bool = True
+    ) -> Response:
+        """Run ``act`` on one of the organization's live invoices; answer the invoice, or 204."""
+
         def run(org: Organization) -> Response:
             inv = self._invoice_of(org, invoice_id)
-            self._update(inv, self._json_body(request))
-            return self._invoice_response(inv)
+            act(inv)
+            return self._invoice_response(inv) if answer else Response(status=204)
 
         return self._api(request, run)
+
+    def api_update_invoice(self, request: Request, invoice_id: str) -> Response:
+        return self._act_on(request, invoice_id, lambda inv: self._update(inv, self._json_body(request)))
 
     def api_delete_invoice(self, request: Request, invoice_id: str) -> Response:
-        def run(org: Organization) -> Response:
-            self._delete(self._invoice_of(org, invoice_id))
-            return Response(status=204)
-
-        return self._api(request, run)
+        return self._act_on(request, invoice_id, self._delete, answer=False)
 
     def api_finalize(self, request: Request, invoice_id: str) -> Response:
-        def run(org: Organization) -> Response:
-            inv = self._invoice_of(org, invoice_id)
-            self._finalize(inv)
-            return self._invoice_response(inv)
-
-        return self._api(request, run)
+        return self._act_on(request, invoice_id, self._finalize)
 
     def api_mark_as_paid(self, request: Request, invoice_id: str) -> Response:
-        def run(org: Organization) -> Response:
-            inv = self._invoice_of(org, invoice_id)
-            body = self._json_body(request, optional=True) or {}
-            if not isinstance(body, dict):
-                raise QontoSimError.one(
-                    422, "invalid_body", "The body must be a JSON object", pointer="/data"
-                )
+        def mark(inv: Invoice) -> None:
+            body = json_object(self._json_body(request, optional=True) or {})
             self._mark_paid(inv, body.get("paid_at"))
-            return self._invoice_response(inv)
 
-        return self._api(request, run)
+        return self._act_on(request, invoice_id, mark)
 
     def api_unmark_as_paid(self, request: Request, invoice_id: str) -> Response:
-        def run(org: Organization) -> Response:
-            inv = self._invoice_of(org, invoice_id)
-            self._unmark_paid(inv)
-            return self._invoice_response(inv)
-
-        return self._api(request, run)
+        return self._act_on(request, invoice_id, self._unmark_paid)
 
     def api_mark_as_canceled(self, request: Request, invoice_id: str) -> Response:
-        def run(org: Organization) -> Response:
-            inv = self._invoice_of(org, invoice_id)
-            self._cancel(inv)
-            return self._invoice_response(inv)
-
-        return self._api(request, run)
+        return self._act_on(request, invoice_id, self._cancel)
 
     def api_send(self, request: Request, invoice_id: str) -> Response:
-        def run(org: Organization) -> Response:
-            inv = self._invoice_of(org, invoice_id)
+        def send(inv: Invoice) -> None:
             self._send(inv, self._json_body(request, optional=True))
-            return Response(status=204)
 
-        return self._api(request, run)
+        return self._act_on(request, invoice_id, send, answer=False)
 
     def api_send_by_einvoice(self, request: Request, invoice_id: str) -> Response:
-        def run(org: Organization) -> Response:
-            inv = self._invoice_of(org, invoice_id)
-            self._send_einvoice(inv)
-            return Response(status=204)
-
-        return self._api(request, run)
+        return self._act_on(request, invoice_id, self._send_einvoice, answer=False)
 
     def api_get_attachment(self, request: Request, attachment_id: str) -> Response:
         def run(org: Organization) -> Response:

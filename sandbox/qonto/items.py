@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from sandbox.qonto.base import QontoBase
-from sandbox.qonto.errors import api_error, attr_pointer
+from sandbox.qonto.errors import add_error
 from sandbox.qonto.model import FRENCH_VAT_RATES, decimal_string, round_cents, to_cents
 
 
@@ -14,132 +14,74 @@ class Items(QontoBase):
     """Line parsing and totals."""
 
     def _parse_item(self, item: Any, i: int, errors: list[dict[str, Any]]) -> dict[str, Any] | None:
+        at = ("items", i)  # where this item's errors point
         if not isinstance(item, dict):
-            errors.append(
-                api_error("invalid", "each item must be an object", pointer=attr_pointer("items", i))
-            )
+            add_error(errors, "invalid", "each item must be an object", *at)
             return None
         n = len(errors)
         title = item.get("title")
         if not title or not isinstance(title, str) or not title.strip():
-            errors.append(api_error("blank", "title is required", pointer=attr_pointer("items", i, "title")))
+            add_error(errors, "blank", "title is required", *at, "title")
         elif len(title) > 40:
-            errors.append(
-                api_error(
-                    "too_long",
-                    "title is too long (maximum 40 characters)",
-                    pointer=attr_pointer("items", i, "title"),
-                )
-            )
+            add_error(errors, "too_long", "title is too long (maximum 40 characters)", *at, "title")
         description = item.get("description")
         if description is not None and not isinstance(description, str):
-            errors.append(
-                api_error(
-                    "invalid", "description must be a string", pointer=attr_pointer("items", i, "description")
-                )
-            )
+            add_error(errors, "invalid", "description must be a string", *at, "description")
         elif description is not None and len(description) > 1800:
-            errors.append(
-                api_error(
-                    "too_long",
-                    "description is too long (maximum 1800 characters)",
-                    pointer=attr_pointer("items", i, "description"),
-                )
+            add_error(
+                errors, "too_long", "description is too long (maximum 1800 characters)", *at, "description"
             )
         unit = item.get("unit")
         if unit is not None and (not isinstance(unit, str) or len(unit) > 20):
-            errors.append(
-                api_error(
-                    "too_long",
-                    "unit must be a string of ≤ 20 characters",
-                    pointer=attr_pointer("items", i, "unit"),
-                )
-            )
+            add_error(errors, "too_long", "unit must be a string of ≤ 20 characters", *at, "unit")
         qty = decimal_string(item.get("quantity"))
         if qty is None:
-            errors.append(
-                api_error(
-                    "invalid",
-                    'quantity must be a decimal string such as "1"',
-                    pointer=attr_pointer("items", i, "quantity"),
-                )
-            )
+            add_error(errors, "invalid", 'quantity must be a decimal string such as "1"', *at, "quantity")
         elif qty <= 0:
-            errors.append(
-                api_error(
-                    "invalid", "quantity must be greater than 0", pointer=attr_pointer("items", i, "quantity")
-                )
-            )
+            add_error(errors, "invalid", "quantity must be greater than 0", *at, "quantity")
         price = item.get("unit_price")
         price_value: Decimal | None = None
         if not isinstance(price, dict):
-            errors.append(
-                api_error(
-                    "invalid",
-                    'unit_price must be {"value": "…", "currency": "EUR"}',
-                    pointer=attr_pointer("items", i, "unit_price"),
-                )
+            add_error(
+                errors, "invalid", 'unit_price must be {"value": "…", "currency": "EUR"}', *at, "unit_price"
             )
         else:
             price_value = decimal_string(price.get("value"))
             if price_value is None:
-                errors.append(
-                    api_error(
-                        "invalid",
-                        'unit_price.value must be a decimal string such as "1200.00"',
-                        pointer=attr_pointer("items", i, "unit_price", "value"),
-                    )
+                add_error(
+                    errors,
+                    "invalid",
+                    'unit_price.value must be a decimal string such as "1200.00"',
+                    *at,
+                    "unit_price",
+                    "value",
                 )
             elif price_value < 0:
-                errors.append(
-                    api_error(
-                        "invalid",
-                        "unit_price.value must not be negative",
-                        pointer=attr_pointer("items", i, "unit_price", "value"),
-                    )
+                add_error(
+                    errors, "invalid", "unit_price.value must not be negative", *at, "unit_price", "value"
                 )
             if price.get("currency") != "EUR":
-                errors.append(
-                    api_error(
-                        "not_in_list",
-                        "Only EUR is allowed",
-                        pointer=attr_pointer("items", i, "unit_price", "currency"),
-                    )
-                )
+                add_error(errors, "not_in_list", "Only EUR is allowed", *at, "unit_price", "currency")
         rate = decimal_string(item.get("vat_rate"))
         if rate is None:
-            errors.append(
-                api_error(
-                    "invalid",
-                    'vat_rate must be a decimal string fraction such as "0.2"',
-                    pointer=attr_pointer("items", i, "vat_rate"),
-                )
+            add_error(
+                errors, "invalid", 'vat_rate must be a decimal string fraction such as "0.2"', *at, "vat_rate"
             )
         elif not Decimal(0) <= rate <= Decimal(1):
-            errors.append(
-                api_error(
-                    "invalid",
-                    'vat_rate is a fraction between 0 and 1: "0.2" means 20 %',
-                    pointer=attr_pointer("items", i, "vat_rate"),
-                )
+            add_error(
+                errors, "invalid", 'vat_rate is a fraction between 0 and 1: "0.2" means 20 %', *at, "vat_rate"
             )
         elif self.config.qonto_french_vat_only and rate not in FRENCH_VAT_RATES:
-            errors.append(
-                api_error(
-                    "not_in_list",
-                    "vat_rate must be one of 0, 0.021, 0.055, 0.085, 0.1, 0.2",
-                    pointer=attr_pointer("items", i, "vat_rate"),
-                )
+            add_error(
+                errors,
+                "not_in_list",
+                "vat_rate must be one of 0, 0.021, 0.055, 0.085, 0.1, 0.2",
+                *at,
+                "vat_rate",
             )
         reason = item.get("vat_exemption_reason")
         if reason is not None and not isinstance(reason, str):
-            errors.append(
-                api_error(
-                    "invalid",
-                    "vat_exemption_reason must be a string",
-                    pointer=attr_pointer("items", i, "vat_exemption_reason"),
-                )
-            )
+            add_error(errors, "invalid", "vat_exemption_reason must be a string", *at, "vat_exemption_reason")
         discount = parse_discount(item.get("discount"), ("items", i, "discount"), errors)
         if len(errors) > n or qty is None or price_value is None or rate is None:
             return None
@@ -173,12 +115,14 @@ class Items(QontoBase):
                 kind, value = p["_discount"]
                 net = net * (1 - value) if kind == "percentage" else net - value
                 if net < 0:
-                    errors.append(
-                        api_error(
-                            "invalid",
-                            "discount is larger than the line amount",
-                            pointer=attr_pointer("items", p["_index"], "discount", "value"),
-                        )
+                    add_error(
+                        errors,
+                        "invalid",
+                        "discount is larger than the line amount",
+                        "items",
+                        p["_index"],
+                        "discount",
+                        "value",
                     )
             nets.append(net)
         if invoice_discount is not None:
@@ -187,12 +131,8 @@ class Items(QontoBase):
             if kind == "percentage":
                 nets = [n * (1 - value) for n in nets]
             elif value > gross:
-                errors.append(
-                    api_error(
-                        "invalid",
-                        "discount is larger than the invoice amount",
-                        pointer=attr_pointer("discount", "value"),
-                    )
+                add_error(
+                    errors, "invalid", "discount is larger than the invoice amount", "discount", "value"
                 )
             elif gross > 0:
                 nets = [n - value * n / gross for n in nets]  # spread pro rata over the lines
@@ -217,35 +157,23 @@ def parse_discount(
     if raw is None:
         return None
     if not isinstance(raw, dict):
-        errors.append(
-            api_error("invalid", "discount must be an object {type, value}", pointer=attr_pointer(*where))
-        )
+        add_error(errors, "invalid", "discount must be an object {type, value}", *where)
         return None
     kind = raw.get("type")
     if kind not in ("percentage", "absolute"):
-        errors.append(
-            api_error(
-                "not_in_list",
-                "discount type must be 'percentage' or 'absolute'",
-                pointer=attr_pointer(*where, "type"),
-            )
-        )
+        add_error(errors, "not_in_list", "discount type must be 'percentage' or 'absolute'", *where, "type")
         return None
     value = decimal_string(raw.get("value"))
     if value is None:
-        errors.append(
-            api_error(
-                "invalid", "discount value must be a decimal string", pointer=attr_pointer(*where, "value")
-            )
-        )
+        add_error(errors, "invalid", "discount value must be a decimal string", *where, "value")
         return None
     if value < 0 or (kind == "percentage" and value > 1):
-        errors.append(
-            api_error(
-                "invalid",
-                "a percentage discount is a fraction between 0 and 1; an absolute one is ≥ 0",
-                pointer=attr_pointer(*where, "value"),
-            )
+        add_error(
+            errors,
+            "invalid",
+            "a percentage discount is a fraction between 0 and 1; an absolute one is ≥ 0",
+            *where,
+            "value",
         )
         return None
     return kind, value

@@ -4,11 +4,12 @@ cancel, send by e-mail or e-invoice. Each step raises ``QontoSimError`` when Qon
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sandbox.core import iso, parse_iso
-from sandbox.qonto.errors import QontoSimError, api_error, attr_pointer
+from sandbox.qonto.errors import QontoSimError, add_error, attr_pointer, json_object, wrapped_body
 from sandbox.qonto.model import EMAIL_RE, PARIS, parse_date
 from sandbox.qonto.state import Invoice, Organization
 from sandbox.qonto.validation import InvoiceValidation
@@ -28,15 +29,9 @@ class Lifecycle(InvoiceValidation):
     def _update(self, inv: Invoice, patch: Any) -> None:
         if inv.status != "draft":
             raise self._refuse(inv, "update", "draft")
-        if not isinstance(patch, dict):
-            raise QontoSimError.one(422, "invalid_body", "The body must be a JSON object", pointer="/data")
+        patch = json_object(patch)
         if "client_invoice" in patch:
-            raise QontoSimError.one(
-                422,
-                "invalid_body",
-                "The body must be flat: no 'client_invoice' wrapper",
-                pointer=attr_pointer("client_invoice"),
-            )
+            raise wrapped_body("client_invoice", "The body must be flat: no 'client_invoice' wrapper")
         org = self._org(inv.org_login)
         merged = self._invoice_body(inv)
         merged.update({k: v for k, v in patch.items() if k != "status"})
@@ -44,13 +39,7 @@ class Lifecycle(InvoiceValidation):
         fields.pop("status")
         number = fields.pop("requested_number")
         if number != inv.requested_number:
-            if number is not None and number in org.numbers:
-                raise QontoSimError.one(
-                    409,
-                    "invoice_number_already_exists",
-                    f"An invoice with number {number!r} already exists",
-                    pointer=attr_pointer("number"),
-                )
+            self._check_number_free(org, number)
             if inv.requested_number:
                 org.numbers.discard(inv.requested_number)
             if number is not None:
@@ -150,20 +139,15 @@ class Lifecycle(InvoiceValidation):
             raise QontoSimError.one(
                 422, "invalid_body", "send_to and email_title are required", pointer="/data"
             )
-        if not isinstance(body, dict):
-            raise QontoSimError.one(422, "invalid_body", "The body must be a JSON object", pointer="/data")
+        body = json_object(body)
         errors: list[dict[str, Any]] = []
         send_to = body.get("send_to")
         if not isinstance(send_to, list) or not send_to:
-            errors.append(
-                api_error("blank", "send_to must list at least one email", pointer=attr_pointer("send_to"))
-            )
+            add_error(errors, "blank", "send_to must list at least one email", "send_to")
         elif not all(isinstance(e, str) and EMAIL_RE.match(e) for e in send_to):
-            errors.append(
-                api_error("invalid", "send_to must contain emails", pointer=attr_pointer("send_to"))
-            )
+            add_error(errors, "invalid", "send_to must contain emails", "send_to")
         if not isinstance(body.get("email_title"), str) or not body["email_title"].strip():
-            errors.append(api_error("blank", "email_title is required", pointer=attr_pointer("email_title")))
+            add_error(errors, "blank", "email_title is required", "email_title")
         if errors:
             raise QontoSimError(422, errors)
         if inv.status not in ("unpaid", "paid"):
@@ -220,42 +204,31 @@ class Lifecycle(InvoiceValidation):
             inv.canceled_at = inv.canceled_at or now
         inv.updated_at = max(inv.updated_at, now)
 
-    def finalize(self, invoice_id: str) -> dict[str, Any]:
+    def _control_act(self, invoice_id: str, act: Callable[[Invoice], object]) -> dict[str, Any]:
+        """Python API: run ``act`` on a live invoice of any organization; its control JSON."""
         with self.lock:
             inv = self._live_invoice(invoice_id)
-            self._finalize(inv)
+            act(inv)
             return self._invoice_json(inv, control=True)
+
+    def finalize(self, invoice_id: str) -> dict[str, Any]:
+        return self._control_act(invoice_id, self._finalize)
 
     def mark_paid(self, invoice_id: str, paid_at: str | None = None) -> dict[str, Any]:
-        with self.lock:
-            inv = self._live_invoice(invoice_id)
-            self._mark_paid(inv, paid_at)
-            return self._invoice_json(inv, control=True)
+        return self._control_act(invoice_id, lambda inv: self._mark_paid(inv, paid_at))
 
     def unmark_paid(self, invoice_id: str) -> dict[str, Any]:
-        with self.lock:
-            inv = self._live_invoice(invoice_id)
-            self._unmark_paid(inv)
-            return self._invoice_json(inv, control=True)
+        return self._control_act(invoice_id, self._unmark_paid)
 
     def cancel(self, invoice_id: str) -> dict[str, Any]:
-        with self.lock:
-            inv = self._live_invoice(invoice_id)
-            self._cancel(inv)
-            return self._invoice_json(inv, control=True)
+        return self._control_act(invoice_id, self._cancel)
 
     def edit_draft(self, invoice_id: str, changes: dict[str, Any]) -> dict[str, Any]:
         """Same rules as ``PATCH /v2/client_invoices/{id}`` (drafts only, full validation)."""
-        with self.lock:
-            inv = self._live_invoice(invoice_id)
-            self._update(inv, changes)
-            return self._invoice_json(inv, control=True)
+        return self._control_act(invoice_id, lambda inv: self._update(inv, changes))
 
     def delete_draft(self, invoice_id: str) -> dict[str, Any]:
-        with self.lock:
-            inv = self._live_invoice(invoice_id)
-            self._delete(inv)
-            return self._invoice_json(inv, control=True)
+        return self._control_act(invoice_id, self._delete)
 
     def set_einvoicing_status(
         self, invoice_id: str, status: str | None, status_code: int | None = None

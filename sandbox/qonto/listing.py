@@ -43,10 +43,7 @@ class Listing(Serializers):
                     parameter="sort_by",
                 )
             )
-        try:
-            page, per_page = self._page_params(args)
-        except QontoSimError as exc:
-            errors += exc.errors
+        page, per_page = self._page_params(args, errors)
         if errors:
             raise QontoSimError(422, errors)
         folded = fold(name.strip()) if name else None
@@ -108,10 +105,7 @@ class Listing(Serializers):
             errors.append(
                 api_error("invalid", "sort_by must be created_at:asc or created_at:desc", parameter="sort_by")
             )
-        try:
-            page, per_page = self._page_params(args)
-        except QontoSimError as exc:
-            errors += exc.errors
+        page, per_page = self._page_params(args, errors)
         if errors:
             raise QontoSimError(422, errors)
         key = (

@@ -41,7 +41,7 @@ class Organizations(Serializers):
                     legal_address="3 place Bellecour, 69002 Lyon",
                 )
 
-    # === Python control API: organizations and clients ==================================================
+    # === Python control API =============================================================================
     def seed_organization(
         self,
         login: str,

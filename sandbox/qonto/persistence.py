@@ -8,7 +8,7 @@ from typing import Any
 
 from sandbox.core import iso, parse_iso
 from sandbox.qonto.base import QontoBase
-from sandbox.qonto.state import INVOICE_DATETIMES, BankAccount, Client, Invoice, Organization
+from sandbox.qonto.state import INVOICE_DATETIMES, LEGAL_FIELDS, BankAccount, Client, Invoice, Organization
 
 
 class Persistence(QontoBase):
@@ -29,7 +29,6 @@ class Persistence(QontoBase):
             for raw in data.get("organizations", []):
                 self._load_org(raw)
 
-    # === internals: state dump ==========================================================================
     def _org_state(self, org: Organization) -> dict[str, Any]:
         return {
             "id": org.id,
@@ -37,13 +36,7 @@ class Persistence(QontoBase):
             "secret_key": org.secret_key,
             "legal_name": org.legal_name,
             "created_at": iso(org.created_at),
-            "legal_number": org.legal_number,
-            "legal_form": org.legal_form,
-            "legal_country": org.legal_country,
-            "legal_address": org.legal_address,
-            "legal_sector": org.legal_sector,
-            "legal_registration_date": org.legal_registration_date,
-            "legal_share_capital": org.legal_share_capital,
+            **{name: getattr(org, name) for name in LEGAL_FIELDS},
             "contract_signed_at": iso(org.contract_signed_at),
             "locale": org.locale,
             "contact_email": org.contact_email,
@@ -78,18 +71,7 @@ class Persistence(QontoBase):
             legal_name=raw["legal_name"],
             created_at=dt(raw.get("created_at")) or self.clock.now(),
         )
-        for key in (
-            "legal_number",
-            "legal_form",
-            "legal_country",
-            "legal_address",
-            "legal_sector",
-            "legal_registration_date",
-            "legal_share_capital",
-            "locale",
-            "contact_email",
-            "next_number",
-        ):
+        for key in (*LEGAL_FIELDS, "locale", "contact_email", "next_number"):
             if key in raw:
                 setattr(org, key, raw[key])
         org.contract_signed_at = dt(raw.get("contract_signed_at"))

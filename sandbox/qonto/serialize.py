@@ -10,25 +10,18 @@ from werkzeug.wrappers import Response
 from sandbox.core import iso, json_response
 from sandbox.qonto.base import QontoBase
 from sandbox.qonto.model import QONTO_BIC, format_cents
-from sandbox.qonto.state import BankAccount, Client, Invoice, Organization
+from sandbox.qonto.state import LEGAL_FIELDS, MENTION_FIELDS, BankAccount, Client, Invoice, Organization
 
 
 class Serializers(QontoBase):
     """Records to Qonto's JSON."""
 
-    # === internals: serialisation =======================================================================
     def _organization_json(self, org: Organization) -> dict[str, Any]:
         return {
             "id": org.id,
             "slug": org.login,
             "legal_name": org.legal_name,
-            "legal_number": org.legal_number,
-            "legal_form": org.legal_form,
-            "legal_country": org.legal_country,
-            "legal_address": org.legal_address,
-            "legal_sector": org.legal_sector,
-            "legal_registration_date": org.legal_registration_date,
-            "legal_share_capital": org.legal_share_capital,
+            **{name: getattr(org, name) for name in LEGAL_FIELDS},
             "contract_signed_at": iso(org.contract_signed_at),
             "locale": org.locale,
             "bank_accounts": [self._account_json(org, a) for a in self._sorted_accounts(org)],
@@ -131,12 +124,7 @@ class Serializers(QontoBase):
             "finalized_at": iso(inv.finalized_at),
             "paid_at": iso(inv.paid_at),
             "contact_email": inv.contact_email,
-            "header": inv.header,
-            "footer": inv.footer,
-            "terms_and_conditions": inv.terms_and_conditions,
-            "discount_conditions": inv.discount_conditions,
-            "late_payment_penalties": inv.late_payment_penalties,
-            "legal_fixed_compensation": inv.legal_fixed_compensation,
+            **{name: getattr(inv, name) for name in MENTION_FIELDS},
             "discount": dict(inv.discount) if inv.discount else None,
             "settings": json.loads(json.dumps(inv.settings)) if inv.settings else None,
             "quote_id": inv.quote_id,

@@ -92,6 +92,15 @@ class Invoice:
     credit_notes_ids: list[str] = dataclasses.field(default_factory=list)
 
 
+# The invoice's free texts and legal mentions, in the order Qonto lists them.
+MENTION_FIELDS = (
+    "header",
+    "footer",
+    "terms_and_conditions",
+    "discount_conditions",
+    "late_payment_penalties",
+    "legal_fixed_compensation",
+)
 INVOICE_DATETIMES = (
     "created_at",
     "updated_at",
@@ -100,6 +109,18 @@ INVOICE_DATETIMES = (
     "canceled_at",
     "deleted_at",
     "attachment_ready_at",
+)
+
+
+# The organization's legal identity, as Qonto shows it (and the state file keeps it).
+LEGAL_FIELDS = (
+    "legal_number",
+    "legal_form",
+    "legal_country",
+    "legal_address",
+    "legal_sector",
+    "legal_registration_date",
+    "legal_share_capital",
 )
 
 

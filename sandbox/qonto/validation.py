@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sandbox.qonto.errors import QontoSimError, api_error, attr_pointer
+from sandbox.qonto.errors import QontoSimError, add_error, attr_pointer, json_object, wrapped_body
 from sandbox.qonto.items import Items, parse_discount
 from sandbox.qonto.model import (
     CREATABLE_STATUSES,
@@ -17,7 +17,7 @@ from sandbox.qonto.model import (
     parse_date,
 )
 from sandbox.qonto.serialize import Serializers
-from sandbox.qonto.state import Client, Invoice, Organization
+from sandbox.qonto.state import MENTION_FIELDS, Client, Invoice, Organization
 
 
 class InvoiceValidation(Items, Serializers):
@@ -25,159 +25,109 @@ class InvoiceValidation(Items, Serializers):
 
     def _validate_invoice(self, org: Organization, body: Any) -> dict[str, Any]:
         """Strict validation of a flat invoice body. Returns Invoice fields (+ status, requested_number)."""
-        if not isinstance(body, dict):
-            raise QontoSimError.one(422, "invalid_body", "The body must be a JSON object", pointer="/data")
+        body = json_object(body)
         if "client_invoice" in body:
-            raise QontoSimError.one(
-                422,
-                "invalid_body",
+            raise wrapped_body(
+                "client_invoice",
                 "The body must be flat: send the invoice attributes without a 'client_invoice' wrapper",
-                pointer=attr_pointer("client_invoice"),
             )
         errors: list[dict[str, Any]] = []
         # client
         client: Client | None = None
         client_id = body.get("client_id")
         if not client_id:
-            errors.append(api_error("blank", "client_id is required", pointer=attr_pointer("client_id")))
+            add_error(errors, "blank", "client_id is required", "client_id")
         elif not isinstance(client_id, str) or client_id not in org.clients:
-            errors.append(
-                api_error("not_found", f"Client {client_id!r} not found", pointer=attr_pointer("client_id"))
-            )
+            add_error(errors, "not_found", f"Client {client_id!r} not found", "client_id")
         else:
             client = org.clients[client_id]
             cname = client.display_name
             if not client.data.get("currency"):
-                errors.append(
-                    api_error(
-                        "blank",
-                        f"Client {cname!r} has no currency: update the client",
-                        pointer=attr_pointer("currency"),
-                    )
-                )
+                add_error(errors, "blank", f"Client {cname!r} has no currency: update the client", "currency")
             elif str(client.data["currency"]).upper() != "EUR":
-                errors.append(
-                    api_error(
-                        "invalid",
-                        f"Client {cname!r} currency {client.data['currency']} does not match "
-                        "the invoice currency EUR",
-                        pointer=attr_pointer("currency"),
-                    )
+                add_error(
+                    errors,
+                    "invalid",
+                    f"Client {cname!r} currency {client.data['currency']} does not match "
+                    "the invoice currency EUR",
+                    "currency",
                 )
             if not client.data.get("locale"):
-                errors.append(
-                    api_error(
-                        "blank",
-                        f"Client {cname!r} has no locale: update the client",
-                        pointer=attr_pointer("locale"),
-                    )
-                )
+                add_error(errors, "blank", f"Client {cname!r} has no locale: update the client", "locale")
             address = client.data.get("billing_address") or {}
             for field in REQUIRED_ADDRESS_FIELDS:
                 if not address.get(field):
-                    errors.append(
-                        api_error(
-                            "blank",
-                            f"Client {cname!r} billing address has no {field}: update the client",
-                            pointer=attr_pointer("billing_address", field),
-                        )
+                    add_error(
+                        errors,
+                        "blank",
+                        f"Client {cname!r} billing address has no {field}: update the client",
+                        "billing_address",
+                        field,
                     )
         # dates
         issue = parse_date(body.get("issue_date"))
         due = parse_date(body.get("due_date"))
         for key, parsed in (("issue_date", issue), ("due_date", due)):
             if body.get(key) in (None, ""):
-                errors.append(api_error("blank", f"{key} is required", pointer=attr_pointer(key)))
+                add_error(errors, "blank", f"{key} is required", key)
             elif parsed is None:
-                errors.append(
-                    api_error(
-                        "invalid", f"{key} must be a date formatted YYYY-MM-DD", pointer=attr_pointer(key)
-                    )
-                )
+                add_error(errors, "invalid", f"{key} must be a date formatted YYYY-MM-DD", key)
         if issue and due and due < issue:
-            errors.append(
-                api_error(
-                    "invalid", "due_date must be on or after issue_date", pointer=attr_pointer("due_date")
-                )
-            )
+            add_error(errors, "invalid", "due_date must be on or after issue_date", "due_date")
         perf_start = parse_date(body.get("performance_start_date"))
         perf_end = parse_date(body.get("performance_end_date"))
         for key, parsed in (("performance_start_date", perf_start), ("performance_end_date", perf_end)):
             if body.get(key) not in (None, "") and parsed is None:
-                errors.append(
-                    api_error(
-                        "invalid", f"{key} must be a date formatted YYYY-MM-DD", pointer=attr_pointer(key)
-                    )
-                )
+                add_error(errors, "invalid", f"{key} must be a date formatted YYYY-MM-DD", key)
         if body.get("performance_end_date") and not body.get("performance_start_date"):
-            errors.append(
-                api_error(
-                    "blank",
-                    "performance_start_date is required with performance_end_date",
-                    pointer=attr_pointer("performance_start_date"),
-                )
+            add_error(
+                errors,
+                "blank",
+                "performance_start_date is required with performance_end_date",
+                "performance_start_date",
             )
         if perf_start and perf_end and perf_end < perf_start:
-            errors.append(
-                api_error(
-                    "invalid",
-                    "performance_end_date must be on or after performance_start_date",
-                    pointer=attr_pointer("performance_end_date"),
-                )
+            add_error(
+                errors,
+                "invalid",
+                "performance_end_date must be on or after performance_start_date",
+                "performance_end_date",
             )
         # currency
         currency = body.get("currency")
         if currency in (None, ""):
-            errors.append(api_error("blank", "currency is required", pointer=attr_pointer("currency")))
+            add_error(errors, "blank", "currency is required", "currency")
         elif currency != "EUR":
-            errors.append(api_error("not_in_list", "Only EUR is allowed", pointer=attr_pointer("currency")))
+            add_error(errors, "not_in_list", "Only EUR is allowed", "currency")
         # payment methods
         iban = ""
         pm = body.get("payment_methods")
         if pm is not None and not isinstance(pm, dict):
-            errors.append(
-                api_error(
-                    "invalid",
-                    "payment_methods must be an object {iban}",
-                    pointer=attr_pointer("payment_methods"),
-                )
-            )
+            add_error(errors, "invalid", "payment_methods must be an object {iban}", "payment_methods")
         else:
             raw_iban = (pm or {}).get("iban")
             if not raw_iban or not isinstance(raw_iban, str) or not raw_iban.strip():
-                errors.append(
-                    api_error(
-                        "invalid_iban", "IBAN is empty", pointer=attr_pointer("payment_methods", "iban")
-                    )
-                )
+                add_error(errors, "invalid_iban", "IBAN is empty", "payment_methods", "iban")
             else:
                 iban = normalise_iban(raw_iban)
                 ok = any(
                     a.iban == iban and a.status == "active" and a.currency == "EUR" for a in org.bank_accounts
                 )
                 if not ok:
-                    errors.append(
-                        api_error(
-                            "invalid_iban",
-                            "IBAN is not one of the organization's active EUR bank accounts",
-                            pointer=attr_pointer("payment_methods", "iban"),
-                        )
+                    add_error(
+                        errors,
+                        "invalid_iban",
+                        "IBAN is not one of the organization's active EUR bank accounts",
+                        "payment_methods",
+                        "iban",
                     )
         # status and number
         status = body.get("status")
         if status is not None and status not in CREATABLE_STATUSES:
-            errors.append(
-                api_error("not_in_list", "status must be 'draft' or 'unpaid'", pointer=attr_pointer("status"))
-            )
+            add_error(errors, "not_in_list", "status must be 'draft' or 'unpaid'", "status")
         number = body.get("number")
         if number is not None and (not isinstance(number, str) or not number.strip() or len(number) > 40):
-            errors.append(
-                api_error(
-                    "invalid",
-                    "number must be a non-empty string of ≤ 40 characters",
-                    pointer=attr_pointer("number"),
-                )
-            )
+            add_error(errors, "invalid", "number must be a non-empty string of ≤ 40 characters", "number")
             number = None
         # free texts
         texts: dict[str, str | None] = {}
@@ -195,45 +145,38 @@ class InvoiceValidation(Items, Serializers):
         ):
             value = body.get(key)
             if value is not None and not isinstance(value, str):
-                errors.append(api_error("invalid", f"{key} must be a string", pointer=attr_pointer(key)))
+                add_error(errors, "invalid", f"{key} must be a string", key)
                 value = None
             texts[key] = value
         settings = body.get("settings")
         if settings is not None:
             if not isinstance(settings, dict):
-                errors.append(
-                    api_error("invalid", "settings must be an object", pointer=attr_pointer("settings"))
-                )
+                add_error(errors, "invalid", "settings must be an object", "settings")
                 settings = None
             else:
                 share = settings.get("legal_capital_share")
                 if isinstance(share, dict) and share.get("currency") not in (None, "EUR"):
-                    errors.append(
-                        api_error(
-                            "not_in_list",
-                            "Only EUR is allowed",
-                            pointer=attr_pointer("settings", "legal_capital_share", "currency"),
-                        )
+                    add_error(
+                        errors,
+                        "not_in_list",
+                        "Only EUR is allowed",
+                        "settings",
+                        "legal_capital_share",
+                        "currency",
                     )
                 vat_number = settings.get("vat_number")
                 if isinstance(vat_number, str) and len(vat_number) > 20:
-                    errors.append(
-                        api_error(
-                            "too_long",
-                            "vat_number is too long (maximum 20)",
-                            pointer=attr_pointer("settings", "vat_number"),
-                        )
+                    add_error(
+                        errors, "too_long", "vat_number is too long (maximum 20)", "settings", "vat_number"
                     )
         invoice_discount = parse_discount(body.get("discount"), ("discount",), errors)
         # items
         items = body.get("items")
         parsed_items: list[dict[str, Any]] = []
         if items is None or items == []:
-            errors.append(
-                api_error("blank", "items must contain at least one item", pointer=attr_pointer("items"))
-            )
+            add_error(errors, "blank", "items must contain at least one item", "items")
         elif not isinstance(items, list):
-            errors.append(api_error("invalid", "items must be a list", pointer=attr_pointer("items")))
+            add_error(errors, "invalid", "items must be a list", "items")
         else:
             for i, item in enumerate(items):
                 parsed_item = self._parse_item(item, i, errors)
@@ -276,6 +219,17 @@ class InvoiceValidation(Items, Serializers):
             "quote_id": texts["quote_id"],
         }
 
+    @staticmethod
+    def _check_number_free(org: Organization, number: str | None) -> None:
+        """A requested invoice number must not be taken in the organization (409 otherwise)."""
+        if number is not None and number in org.numbers:
+            raise QontoSimError.one(
+                409,
+                "invoice_number_already_exists",
+                f"An invoice with number {number!r} already exists",
+                pointer=attr_pointer("number"),
+            )
+
     def _invoice_body(self, inv: Invoice) -> dict[str, Any]:
         """The request body that would produce this invoice (PATCH merges into it)."""
         return {
@@ -286,12 +240,7 @@ class InvoiceValidation(Items, Serializers):
             "payment_methods": {"iban": inv.payment_iban},
             "number": inv.requested_number,
             "purchase_order": inv.purchase_order,
-            "header": inv.header,
-            "footer": inv.footer,
-            "terms_and_conditions": inv.terms_and_conditions,
-            "discount_conditions": inv.discount_conditions,
-            "late_payment_penalties": inv.late_payment_penalties,
-            "legal_fixed_compensation": inv.legal_fixed_compensation,
+            **{name: getattr(inv, name) for name in MENTION_FIELDS},
             "contact_email": inv.contact_email,
             "performance_start_date": inv.performance_start_date,
             "performance_end_date": inv.performance_end_date,

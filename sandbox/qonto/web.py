@@ -17,7 +17,6 @@ from sandbox.qonto.state import Invoice
 class WebApp(Serializers):
     """The demo pages."""
 
-    # === the demo web app ===============================================================================
     def app_index(self, request: Request) -> Response:
         with self.lock:
             rows = "".join(

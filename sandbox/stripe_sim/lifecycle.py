@@ -18,6 +18,13 @@ class Lifecycle(Subscriptions):
     def _sub(self, subscription_id: str) -> dict[str, Any]:
         return self._get(subscription_id, "subscription")
 
+    def _billable_sub(self, subscription_id: str) -> dict[str, Any]:
+        """A subscription that can still be billed (not canceled or expired; 409 otherwise)."""
+        sub = self._sub(subscription_id)
+        if sub["status"] in ("canceled", "incomplete_expired"):
+            raise StripeSimError(f"Subscription {subscription_id} is {sub['status']}", 409)
+        return sub
+
     def _open_invoice(self, sub: dict[str, Any]) -> dict[str, Any] | None:
         latest = self.objects.get(sub.get("latest_invoice") or "")
         return latest if latest is not None and latest["status"] == "open" else None
@@ -43,9 +50,7 @@ class Lifecycle(Subscriptions):
         """A renewal payment fails: a new open invoice for the next period (or the open one gets one
         more attempt), status ``past_due``; sends ``invoice.payment_failed`` (+ ``…updated``)."""
         with self.lock:
-            sub = self._sub(subscription_id)
-            if sub["status"] in ("canceled", "incomplete_expired"):
-                raise StripeSimError(f"Subscription {subscription_id} is {sub['status']}", 409)
+            sub = self._billable_sub(subscription_id)
             before = copy.deepcopy(sub)
             invoice = self._open_invoice(sub)
             if invoice is None:
@@ -83,9 +88,7 @@ class Lifecycle(Subscriptions):
         ``active``), else starts the next period with a paid invoice. Sends ``invoice.paid`` and
         ``customer.subscription.updated``."""
         with self.lock:
-            sub = self._sub(subscription_id)
-            if sub["status"] in ("canceled", "incomplete_expired"):
-                raise StripeSimError(f"Subscription {subscription_id} is {sub['status']}", 409)
+            sub = self._billable_sub(subscription_id)
             before = copy.deepcopy(sub)
             invoice = self._open_invoice(sub)
             if invoice is not None:

@@ -267,37 +267,29 @@ class Subscriptions(Invoices):
         interval_changed = old_price["recurring"]["interval"] != price["recurring"]["interval"]
         in_trial = sub["status"] == "trialing"
         lines: list[dict[str, Any]] = []
+
+        def unused_time() -> dict[str, Any]:  # the credit for the old price's rest of the period
+            return self._line(
+                sub,
+                {**item, "price": old_price},
+                -round(old_amount * remaining),
+                now,
+                end,
+                proration=True,
+                description=f"Temps non utilisé sur {old_price['id']}",
+            )
+
         if interval_changed and not in_trial:
             new_end = add_interval(now, price["recurring"]["interval"], price["recurring"]["interval_count"])
             item["current_period_start"], item["current_period_end"] = now, new_end
             sub["billing_cycle_anchor"] = now
             sub["_anchor_day"] = datetime.fromtimestamp(now, UTC).day
             if proration != "none":
-                lines.append(
-                    self._line(
-                        sub,
-                        {**item, "price": old_price},
-                        -round(old_amount * remaining),
-                        now,
-                        end,
-                        proration=True,
-                        description=f"Temps non utilisé sur {old_price['id']}",
-                    )
-                )
+                lines.append(unused_time())
             lines.append(self._line(sub, item, new_amount, now, new_end))
             billing_reason = "subscription_update"
         elif proration == "always_invoice" and not in_trial:
-            lines.append(
-                self._line(
-                    sub,
-                    {**item, "price": old_price},
-                    -round(old_amount * remaining),
-                    now,
-                    end,
-                    proration=True,
-                    description=f"Temps non utilisé sur {old_price['id']}",
-                )
-            )
+            lines.append(unused_time())
             lines.append(
                 self._line(
                     sub,
