@@ -24,6 +24,9 @@ INVOICE_WRITE_BACK = "connector.tasks.invoice_write_back_task"
 TENANT_SYNC = "connector.tasks.tenant_sync_task"
 DEAL_SYNC = "connector.tasks.deal_sync_task"
 HUBSPOT_SETUP = "hubspot_app.tasks.hubspot_setup_task"
+AUTOMATION_RUN_START = "connector.tasks.automation_run_start_task"
+AUTOMATION_RUN_REPORT = "connector.tasks.automation_run_report_task"
+INVOICE_SETTLED = "connector.tasks.automation_invoice_settled_task"
 
 
 def _send(name: str, args: list[Any], kwargs: dict[str, Any]) -> None:
@@ -74,3 +77,16 @@ def hubspot_setup(tenant_id: int) -> None:
     # robust: a broker hiccup must not turn a successful install or save into an error page;
     # the settings page offers to run the setup again.
     enqueue(HUBSPOT_SETUP, tenant_id, robust=True)
+
+
+def invoice_settled(invoice_id: str) -> None:
+    """The invoice reached Qonto or failed for good: tell the automation runs waiting on it."""
+    enqueue(INVOICE_SETTLED, str(invoice_id))
+
+
+def automation_run_start(run_id: int) -> None:
+    enqueue(AUTOMATION_RUN_START, run_id)
+
+
+def automation_run_report(run_id: int) -> None:
+    enqueue(AUTOMATION_RUN_REPORT, run_id)

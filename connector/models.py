@@ -262,6 +262,93 @@ class Invoice(BaseModel):
         return f"{self.get_kind_display()} {self.number or self.id}"
 
 
+class StageRule(BaseModel):
+    """The tenant's optional rule "when a deal enters stage X, create invoice Y" (off by default).
+
+    Applied to HubSpot's signed ``dealstage`` change webhooks (``connector.automation.stage_rule``).
+    Stage ids are unique among a portal's deal pipelines [assumed], so an event is matched on the
+    stage; the pipeline is kept to show the choice.
+    """
+
+    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="stage_rule")
+    enabled = models.BooleanField(default=False)
+    pipeline_id = models.CharField(max_length=100, blank=True)
+    pipeline_label = models.CharField(max_length=255, blank=True)
+    stage_id = models.CharField(max_length=100, blank=True)
+    stage_label = models.CharField(max_length=255, blank=True)
+    kind = models.CharField(max_length=10, choices=Invoice.Kind.choices, default=Invoice.Kind.FULL)
+    percentage = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    active_since = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text=_("When the rule was last switched on or changed: earlier stage changes are ignored."),
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(percentage__isnull=True) | (Q(percentage__gt=0) & Q(percentage__lt=100)),
+                name="stage_rule_percentage_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        state = "on" if self.enabled else "off"
+        return f"Stage rule {self.tenant_id} ({state}): {self.stage_id} → {self.kind}"
+
+
+class AutomationRun(BaseModel):
+    """One automatic invoice request: a workflow action execution or a stage-rule webhook event.
+
+    ``trigger_id`` is HubSpot's ``callbackId`` (workflow action) or ``eventId`` (stage webhook); the
+    unique constraint makes a redelivery find this row instead of making a second invoice, and the
+    invoice's idempotency key is derived from it. The outcome is written on the deal
+    (``qonto_automation_status`` / ``qonto_automation_message``) and, for an action, sent back to
+    HubSpot by completing the callback.
+    """
+
+    class Trigger(models.TextChoices):
+        WORKFLOW_ACTION = "workflow_action", _("Action de workflow")
+        STAGE_RULE = "stage_rule", _("Règle de phase")
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", _("Reçue")
+        PENDING = "pending", _("Facture en cours de création")
+        SUCCEEDED = "succeeded", _("Facture créée")
+        FAILED = "failed", _("Échec")
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="automation_runs")
+    trigger = models.CharField(max_length=20, choices=Trigger.choices)
+    trigger_id = models.CharField(max_length=200, help_text=_("HubSpot callbackId or webhook eventId."))
+    hubspot_deal_id = models.CharField(max_length=32, db_index=True)
+    kind = models.CharField(max_length=10, blank=True)
+    percentage = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    workflow_id = models.CharField(max_length=40, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVED, db_index=True)
+    invoice = models.ForeignKey(
+        Invoice, on_delete=models.SET_NULL, null=True, blank=True, related_name="automation_runs"
+    )
+    error_code = models.CharField(max_length=64, blank=True)
+    messages = models.JSONField(default=dict, blank=True, help_text=_("The outcome, in French and English."))
+    deal_written_at = models.DateTimeField(null=True, blank=True)
+    callback_completed_at = models.DateTimeField(null=True, blank=True)
+    callback_error = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "trigger", "trigger_id"], name="automation_run_unique_trigger"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_trigger_display()} {self.trigger_id} ({self.status})"
+
+    def message(self, lang: str = "fr") -> str:
+        return str((self.messages or {}).get(lang) or (self.messages or {}).get("fr") or "")
+
+
 class SyncRun(BaseModel):
     """One run of the Qonto → HubSpot status sync for one tenant."""
 

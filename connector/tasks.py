@@ -106,3 +106,51 @@ def invoices_requeue_stuck_task() -> int:
     from connector.invoices.submit import invoices_requeue_stuck
 
     return len(invoices_requeue_stuck())
+
+
+# --- automation (workflow action, stage rule) ------------------------------------------------------
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=6, ignore_result=True)
+def automation_run_start_task(self: Any, run_id: int) -> None:
+    from connector.automation.runs import automation_run_give_up, automation_run_start
+    from connector.exceptions import RetryableError
+    from connector.ratelimit import RateLimitTimeout
+
+    try:
+        automation_run_start(run_id=run_id)
+    except (RetryableError, RateLimitTimeout) as exc:
+        if self.request.retries >= self.max_retries:
+            automation_run_give_up(run_id=run_id)
+            return
+        _retry(self, exc)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def automation_invoice_settled_task(invoice_id: str) -> None:
+    from connector.automation.runs import automation_invoice_settled
+
+    automation_invoice_settled(invoice_id=invoice_id)
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=8, ignore_result=True)
+def automation_run_report_task(self: Any, run_id: int) -> None:
+    from connector.automation.runs import automation_run_report
+    from connector.exceptions import RetryableError
+    from connector.ratelimit import RateLimitTimeout
+
+    try:
+        automation_run_report(run_id=run_id)
+    except (RetryableError, RateLimitTimeout) as exc:
+        if self.request.retries >= self.max_retries:
+            logger.error(
+                "automation run %s: outcome not reported after %d tries", run_id, self.request.retries
+            )
+            return  # the sweeper tries again later
+        _retry(self, exc)
+
+
+@shared_task(ignore_result=True)
+def automation_runs_requeue_stuck_task() -> int:
+    """Beat: give lost automation steps another run (see ``automation_runs_requeue_stuck``)."""
+    from connector.automation.runs import automation_runs_requeue_stuck
+
+    return automation_runs_requeue_stuck()

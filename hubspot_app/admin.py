@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.http import HttpRequest
 
-from hubspot_app.models import HubSpotInstallation
+from hubspot_app.models import HubSpotInstallation, WebhookEvent
 
 
 @admin.register(HubSpotInstallation)
@@ -42,6 +42,25 @@ class HubSpotInstallationAdmin(admin.ModelAdmin):
         return obj.has_tokens
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(admin.ModelAdmin):
+    """Read-only: every webhook event HubSpot sent, and what was done with it (deduplicated by eventId)."""
+
+    list_display = ("received_at", "portal_id", "subscription_type", "object_id", "property_value", "outcome")
+    list_filter = ("outcome", "subscription_type")
+    search_fields = ("event_id", "object_id", "portal_id")
+    date_hierarchy = "received_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:

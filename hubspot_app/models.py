@@ -32,3 +32,36 @@ class HubSpotInstallation(BaseModel):
     @property
     def has_tokens(self) -> bool:
         return bool(self.refresh_token)
+
+
+class WebhookEvent(models.Model):
+    """One event of a HubSpot webhook batch, recorded before anything acts on it (STYLE.md §6).
+
+    The unique (portal, eventId) makes a redelivered event (HubSpot retries a batch that did not
+    get a 2xx, with the same ``eventId``) a no-op.
+    """
+
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    portal_id = models.PositiveBigIntegerField()
+    event_id = models.CharField(max_length=40)
+    subscription_id = models.CharField(max_length=40, blank=True)
+    subscription_type = models.CharField(max_length=80)
+    object_id = models.CharField(max_length=32, blank=True)
+    property_name = models.CharField(max_length=100, blank=True)
+    property_value = models.CharField(max_length=255, blank=True)
+    change_source = models.CharField(max_length=60, blank=True)
+    occurred_at = models.DateTimeField(null=True, blank=True)
+    attempt_number = models.PositiveIntegerField(default=0)
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.SET_NULL, null=True, blank=True, related_name="webhook_events"
+    )
+    outcome = models.CharField(max_length=40, help_text=_("What was done with the event."))
+
+    class Meta:
+        ordering = ["-received_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["portal_id", "event_id"], name="webhook_event_unique_per_portal")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subscription_type} {self.event_id} ({self.outcome})"

@@ -55,6 +55,15 @@ def _options(pairs: tuple[tuple[str, str], ...]) -> list[dict[str, Any]]:
     ]
 
 
+# The outcome of the last automatic invoice request (workflow action or stage rule), so workflows
+# can branch on it: the status's internal values never change, the labels are French.
+AUTOMATION_STATUS_PROPERTY = "qonto_automation_status"
+AUTOMATION_MESSAGE_PROPERTY = "qonto_automation_message"
+AUTOMATION_STATUS_OPTIONS: tuple[tuple[str, str], ...] = (
+    ("success", "Facture créée"),
+    ("failed", "Échec"),
+)
+
 DEAL_PROPERTIES: tuple[Mapping[str, Any], ...] = tuple(
     MappingProxyType(p)
     for p in (
@@ -136,6 +145,22 @@ DEAL_PROPERTIES: tuple[Mapping[str, Any], ...] = tuple(
             "string",
             "textarea",
             "Une ligne par facture : numéro, type, montant, statut, échéance.",
+        ),
+        _prop(
+            AUTOMATION_STATUS_PROPERTY,
+            "Qonto – Résultat de l'automatisation",
+            "enumeration",
+            "select",
+            "Résultat de la dernière demande automatique de facture (action de workflow ou règle de "
+            "phase) : « Facture créée » ou « Échec ».",
+            options=_options(AUTOMATION_STATUS_OPTIONS),
+        ),
+        _prop(
+            AUTOMATION_MESSAGE_PROPERTY,
+            "Qonto – Message de l'automatisation",
+            "string",
+            "textarea",
+            "Ce qui a été fait, ou pourquoi aucune facture n'a été créée (ce qu'il faut corriger).",
         ),
         _prop(
             "qonto_last_sync_at",

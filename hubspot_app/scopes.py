@@ -23,6 +23,9 @@ REQUIRED_SCOPES: tuple[str, ...] = (
     "crm.schemas.deals.write",
     "crm.schemas.companies.read",
     "crm.schemas.companies.write",
+    # Completing a blocked workflow action (our "Créer une facture Qonto") [seen: HubSpot's callback
+    # endpoints ask for it]; a portal installed before it was added grants it at its next consent.
+    "automation",
 )
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from hubspot_app import views
+from hubspot_app import automation_api, views
 
 urlpatterns = [
     path("hubspot/install", views.install, name="hubspot_install"),
@@ -10,4 +10,11 @@ urlpatterns = [
     path("signout", views.signout, name="signout"),
     path("settings/open", views.settings_open, name="settings_open"),
     path("settings/disconnect", views.disconnect, name="hubspot_disconnect"),
+    # HubSpot → us, signed (README "Automation"): the workflow action's actionUrl, the webhooks' targetUrl.
+    path(
+        "hubspot/workflow-actions/create-invoice",
+        automation_api.workflow_action,
+        name="hubspot_workflow_action",
+    ),
+    path("hubspot/webhooks", automation_api.webhooks, name="hubspot_webhooks"),
 ]

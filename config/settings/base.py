@@ -223,6 +223,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "heartbeat": {"task": "connector.tasks.heartbeat_task", "schedule": 60.0},
     # Invoices whose task was lost (Redis restart, dead worker) are queued again after 10 minutes.
     "invoices-requeue-stuck": {"task": "connector.tasks.invoices_requeue_stuck_task", "schedule": 300.0},
+    # The same for automatic invoice requests (workflow action, stage rule).
+    "automation-requeue-stuck": {
+        "task": "connector.tasks.automation_runs_requeue_stuck_task",
+        "schedule": 300.0,
+    },
     "sync-incremental": {"task": "connector.tasks.sync_fanout_task", "schedule": _crontab(SYNC_SCHEDULE)},
     "sync-full": {
         "task": "connector.tasks.sync_fanout_task",

@@ -169,6 +169,7 @@ def record_created(invoice_pk: Any, data: dict[str, Any]) -> None:
             inv.error_code = inv.error_message = ""
         inv.save()
         jobs.invoice_write_back(str(inv.id))
+        jobs.invoice_settled(str(inv.id))  # automation runs waiting on it (workflow action, stage rule)
 
 
 NOT_DRAFT = "not_draft"
@@ -211,6 +212,7 @@ def mark_failed(invoice_pk: Any, exc: ApplicationError, *, retryable: bool, subm
             inv.submitted_at = None  # the POST was refused: nothing to reconcile on retry
         inv.save()
         jobs.invoice_write_back(str(inv.id))
+        jobs.invoice_settled(str(inv.id))
     logger.warning("invoice %s failed: %s", invoice_pk, exc.detail or exc.code)
 
 

@@ -289,3 +289,109 @@ class InvoicingSettingsForm(forms.Form):
 
     def clean_siret_property(self) -> str:
         return clean_property_name(self.cleaned_data["siret_property"])
+
+
+class PercentageField(forms.CharField):
+    """A deposit percentage as people type it ("30", "12,5"): 1 to 99, two decimals at most."""
+
+    widget = forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", "size": "6"})
+
+    def to_python(self, value: Any) -> Decimal | None:  # type: ignore[override]
+        from connector.invoicing.request_checks import parse_percentage
+
+        text = str(super().to_python(value) or "").strip()
+        if not text:
+            return None
+        parsed = parse_percentage(text.replace(",", "."))
+        if parsed is None:
+            raise ValidationError(
+                _("Saisissez un pourcentage entre 1 et 99, deux décimales au plus (par exemple 30 ou 12,5)."),
+                code="percentage",
+            )
+        return parsed
+
+
+class StageRuleForm(forms.Form):
+    """Settings › Automation: "when a deal enters stage X, create invoice Y" (off by default)."""
+
+    enabled = forms.BooleanField(
+        label=_("Créer automatiquement une facture quand un deal entre dans la phase choisie"),
+        required=False,
+    )
+    kind = forms.ChoiceField(
+        label=_("Facture à créer"),
+        choices=[
+            ("full", _("Facture complète (tout le deal)")),
+            ("deposit", _("Acompte (pourcentage du deal)")),
+            ("balance", _("Solde (ce qui reste à facturer)")),
+        ],
+        widget=forms.RadioSelect,
+    )
+    percentage = PercentageField(
+        label=_("Pourcentage de l'acompte"),
+        required=False,
+        help_text=_("Seulement pour un acompte, par exemple 30."),
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        rule: Any,
+        stage_choices: list[tuple[str, list[tuple[str, str]]]] | None,
+        **kwargs: Any,
+    ) -> None:
+        current = f"{rule.pipeline_id}:{rule.stage_id}" if rule.stage_id else ""
+        if "initial" not in kwargs and not args:
+            kwargs["initial"] = {
+                "enabled": rule.enabled,
+                "stage": current,
+                "kind": rule.kind,
+                "percentage": format_vat(rule.percentage) if rule.percentage is not None else "",
+            }
+        super().__init__(*args, **kwargs)
+        choices: list[Any] = [("", _("— Choisissez une phase —"))]
+        if stage_choices is not None:
+            choices += stage_choices
+        known = {value for _group, stages in (stage_choices or []) for value, _label in stages}
+        if current and current not in known:
+            missing = (
+                _("%(stage)s (HubSpot ne répond pas : liste indisponible)")
+                if stage_choices is None
+                else _("%(stage)s (introuvable dans HubSpot)")
+            )
+            choices.append((current, missing % {"stage": rule.stage_label or rule.stage_id}))
+        self.labels = {
+            value: (group, label) for group, stages in (stage_choices or []) for value, label in stages
+        }
+        self.rule = rule
+        self.fields["stage"] = forms.ChoiceField(
+            label=_("Phase du deal (pipeline › phase)"),
+            choices=choices,
+            required=False,
+            help_text=_(
+                "La facture est créée quand un deal entre dans cette phase, pas pour les deals qui y "
+                "sont déjà."
+            ),
+        )
+        self.order_fields(["enabled", "stage", "kind", "percentage"])
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        stage = data.get("stage") or ""
+        if data.get("enabled") and not stage:
+            self.add_error("stage", _("Choisissez la phase qui déclenche la facture."))
+        if data.get("kind") == "deposit" and data.get("percentage") is None and data.get("enabled"):
+            self.add_error("percentage", _("Indiquez le pourcentage de l'acompte."))
+        pipeline_id, _sep, stage_id = str(stage).partition(":")
+        group, label = self.labels.get(stage, (self.rule.pipeline_label, self.rule.stage_label))
+        data.update(
+            {
+                "pipeline_id": pipeline_id,
+                "pipeline_label": str(group),
+                "stage_id": stage_id,
+                "stage_label": str(label),
+            }
+        )
+        if data.get("kind") != "deposit":
+            data["percentage"] = None
+        return data

@@ -75,3 +75,25 @@ def company_property_choices(tenant: Tenant) -> list[tuple[str, str]] | None:
 
 def company_property_choices_forget(tenant: Tenant) -> None:
     cache.delete(f"onboarding:company-properties:{tenant.pk}")
+
+
+PIPELINES_CACHE_S = 300
+
+
+def deal_stage_choices(tenant: Tenant) -> list[tuple[str, list[tuple[str, str]]]] | None:
+    """The portal's deal stages grouped by pipeline, for a select: ``[(pipeline label, [("pipeline:stage",
+    stage label), …]), …]``; ``None`` when HubSpot cannot be read. Cached a few minutes (page + POST)."""
+    from hubspot_app.automation_client import list_deal_pipelines
+    from hubspot_app.client import HubSpotClient
+
+    key = f"onboarding:deal-pipelines:{tenant.pk}"
+    cached = cache.get(key)
+    if cached is None:
+        try:
+            pipelines = list_deal_pipelines(HubSpotClient(tenant))
+        except HubSpotError as exc:
+            logger.warning("deal pipelines of portal %s unavailable: %s", tenant.portal_id, exc.code)
+            return None
+        cached = [(p.label, [(f"{p.id}:{s.id}", s.label) for s in p.stages]) for p in pipelines if p.stages]
+        cache.set(key, cached, PIPELINES_CACHE_S)
+    return [(label, list(stages)) for label, stages in cached]

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from connector.automation.stage_rule import stage_rule_for, stage_rule_save
 from connector.exceptions import QontoAuthError, QontoError, QontoRetryableError
 from connector.models import QontoConnection, Tenant
 from connector.onboarding.forms import (
@@ -19,10 +20,12 @@ from connector.onboarding.forms import (
     InvoicingSettingsForm,
     QontoConnectForm,
     QontoCredentialsForm,
+    StageRuleForm,
     format_iban,
 )
 from connector.onboarding.selectors import (
     company_property_choices,
+    deal_stage_choices,
     qonto_connection_for,
 )
 from connector.onboarding.services import (
@@ -185,6 +188,9 @@ def tenant_settings(request: HttpRequest) -> HttpResponse:
         else None
     )
     qonto_form = QontoCredentialsForm(connection=connection, prefix="qonto")
+    rule = stage_rule_for(tenant)
+    stage_choices = deal_stage_choices(tenant)
+    rule_form = StageRuleForm(rule=rule, stage_choices=stage_choices, prefix="rule")
     status = 200
     section = request.POST.get("form") if request.method == "POST" else None
     if section == "invoicing" and connection is not None:
@@ -199,6 +205,28 @@ def tenant_settings(request: HttpRequest) -> HttpResponse:
     elif section == "qonto":
         qonto_form = QontoCredentialsForm(request.POST, connection=connection, prefix="qonto")
         if qonto_form.is_valid() and _verify_and_save(request, qonto_form, tenant):
+            return redirect("tenant_settings")
+        status = 400
+    elif section == "automation":
+        rule_form = StageRuleForm(request.POST, rule=rule, stage_choices=stage_choices, prefix="rule")
+        if rule_form.is_valid():
+            data = rule_form.cleaned_data
+            stage_rule_save(
+                tenant=tenant,
+                enabled=data["enabled"],
+                pipeline_id=data["pipeline_id"],
+                pipeline_label=data["pipeline_label"],
+                stage_id=data["stage_id"],
+                stage_label=data["stage_label"],
+                kind=data["kind"],
+                percentage=data["percentage"],
+            )
+            messages.success(
+                request,
+                _("Règle d'automatisation enregistrée : elle est active.")
+                if data["enabled"]
+                else _("Règle d'automatisation enregistrée : elle est désactivée."),
+            )
             return redirect("tenant_settings")
         status = 400
     elif section == "setup":
@@ -216,6 +244,9 @@ def tenant_settings(request: HttpRequest) -> HttpResponse:
             "connection": connection,
             "invoicing_form": invoicing_form,
             "qonto_form": qonto_form,
+            "rule_form": rule_form,
+            "rule": rule,
+            "pipelines_unreachable": stage_choices is None,
             "installation": installation,
             "hubspot_unreachable": choices is None,
             "billing_url": BILLING_HOME_PATH,

@@ -13,10 +13,10 @@ from sandbox.hubspot.install import Install
 from sandbox.hubspot.notes import Notes
 from sandbox.hubspot.oauth import ACCESS_TOKEN_TTL_S
 from sandbox.hubspot.scopes import APP_SCOPES
-from sandbox.hubspot.webhooks import Webhooks
+from sandbox.hubspot.workflows import Workflows
 
 
-class Control(DemoSeed, Install, Notes, Webhooks):
+class Control(DemoSeed, Install, Notes, Workflows):
     """The Python API over HTTP."""
 
     def _ctl_body(self, request: Request) -> dict[str, Any]:

@@ -121,6 +121,21 @@ PROPERTIES = Family(
         ("/<otype>/<pname>", "DELETE", "props_archive"),
     ),
 )
+PIPELINES = Family(
+    ("/crm/v3/pipelines", f"/crm/pipelines/{VERSION}"),
+    (
+        ("/<otype>", "GET", "pipelines_list"),
+        ("/<otype>/<pipeline_id>", "GET", "pipelines_get"),
+    ),
+)
+# The dated twin puts the version after "callbacks": /automation/actions/callbacks/2026-03/… [doc].
+AUTOMATION_CALLBACKS = Family(
+    ("/automation/v4/actions/callbacks", f"/automation/actions/callbacks/{VERSION}"),
+    (
+        ("/complete", "POST", "callback_complete_batch"),
+        ("/<callback_id>/complete", "POST", "callback_complete"),
+    ),
+)
 FAMILIES = (
     OAUTH_TOKEN,
     OAUTH,
@@ -133,6 +148,8 @@ FAMILIES = (
     RECORD_ASSOCIATIONS,
     ASSOCIATIONS,
     PROPERTIES,
+    PIPELINES,
+    AUTOMATION_CALLBACKS,
 )
 API_RULES: list[Rule] = [rule for family in FAMILIES for rule in family.rules()]
 
@@ -184,4 +201,13 @@ CONTROL_RULES: list[Rule] = [
     Rule("/portals/<int:portal_id>/deals/<oid>/notes", endpoint="ctl_notes", methods=["GET"]),
     Rule("/portals/<int:portal_id>/calls", endpoint="ctl_calls", methods=["GET"]),
     Rule("/webhooks", endpoint="ctl_webhook", methods=["POST"]),
+    Rule("/workflows/settings", endpoint="ctl_workflow_settings", methods=["GET", "POST"]),
+    Rule("/workflows/executions", endpoint="ctl_workflow_executions", methods=["GET"]),
+    Rule("/workflows/deliveries", endpoint="ctl_webhook_deliveries", methods=["GET"]),
+    Rule(
+        "/portals/<int:portal_id>/deals/<oid>/workflow-action",
+        endpoint="ctl_workflow_action",
+        methods=["POST"],
+    ),
+    Rule("/portals/<int:portal_id>/deals/<oid>/stage", endpoint="ctl_deal_stage", methods=["POST"]),
 ]

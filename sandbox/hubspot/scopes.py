@@ -7,7 +7,8 @@ consent page refuses an install asking for anything else (hubspot.md §2.1).
 from __future__ import annotations
 
 # Required: hubspot.md §2.4 minus `timeline`, `crm.objects.contacts.read` and `tax_rates.read`, plus
-# `crm.schemas.companies.read` (the SIRET property picker lists company properties) — the same list
+# `crm.schemas.companies.read` (the SIRET property picker lists company properties) and `automation`
+# (the workflow action's callbacks) — the same list
 # as hubspot_app/card/app-hsmeta.template.json (a test compares them). Optional: `companies.write`
 # (§2.4: write a tax id back) and `contacts.write`, which HubSpot's notes API requires (its docs list
 # only the contacts scopes for notes; decision 4 writes one note per invoice) and `tax_rates.read`
@@ -23,6 +24,7 @@ APP_SCOPES: dict[str, list[str]] = {
         "crm.schemas.deals.write",
         "crm.schemas.companies.read",
         "crm.schemas.companies.write",
+        "automation",
     ],
     "optional": ["crm.objects.companies.write", "crm.objects.contacts.write", "tax_rates.read"],
 }
@@ -40,4 +42,5 @@ SCOPE_LABELS_FR: dict[str, str] = {
     "crm.schemas.companies.read": "Lire les propriétés des entreprises (choix du champ SIRET)",
     "crm.schemas.companies.write": "Créer la propriété SIRET des entreprises",
     "tax_rates.read": "Lire la bibliothèque de taux de TVA",
+    "automation": "Ajouter l'action « Créer une facture Qonto » aux workflows",
 }

@@ -29,8 +29,8 @@ def property_calls(sb, method: str) -> list:
 
 
 def test_deal_property_definitions() -> None:
-    assert len(DEAL_PROPERTY_NAMES) == 12
-    assert len(set(DEAL_PROPERTY_NAMES)) == 12
+    assert len(DEAL_PROPERTY_NAMES) == 14
+    assert len(set(DEAL_PROPERTY_NAMES)) == 14
     by_name = {p["name"]: p for p in DEAL_PROPERTIES}
     status = by_name["qonto_last_invoice_status"]
     assert status["type"] == "enumeration"
@@ -46,6 +46,10 @@ def test_deal_property_definitions() -> None:
     assert by_name["qonto_last_sync_at"]["type"] == "datetime"
     assert by_name["qonto_overdue"]["type"] == "bool"
     assert by_name["qonto_invoices_summary"]["fieldType"] == "textarea"
+    automation = by_name["qonto_automation_status"]
+    assert (automation["type"], automation["fieldType"]) == ("enumeration", "select")
+    assert [o["value"] for o in automation["options"]] == ["success", "failed"]
+    assert by_name["qonto_automation_message"]["type"] == "string"
     assert {
         by_name[n]["type"] for n in ("qonto_invoiced_amount", "qonto_paid_amount", "qonto_left_to_invoice")
     } == {"number"}
@@ -69,7 +73,7 @@ def test_first_run_creates_everything(sandbox) -> None:
     assert state["properties"]["companies"]["qonto_siret"]["type"] == "string"
     assert HubSpotInstallation.objects.get(tenant=tenant).setup_completed_at is not None
     posts = property_calls(sandbox, "POST")
-    assert len(posts) == 2 + 12 + 1  # two groups, twelve deal properties, one company property
+    assert len(posts) == 2 + 14 + 1  # two groups, fourteen deal properties, one company property
     assert all(p.status == 201 for p in posts)
     assert all(p.path.startswith("/crm/properties/2026-03/") for p in posts)
 
@@ -98,7 +102,7 @@ def test_conflicts_count_as_already_there(sandbox, monkeypatch) -> None:
     monkeypatch.setattr(HubSpotClient, "get_property_group", lambda self, object_type, name: None)
     report = hubspot_setup(tenant_id=tenant.pk)
     posts = property_calls(sandbox, "POST")
-    assert len(posts) == 15
+    assert len(posts) == 17  # 2 groups + 14 deal properties + 1 company property
     assert all(p.status == 409 for p in posts)
     assert property_calls(sandbox, "PATCH") == []
     assert report.created == []

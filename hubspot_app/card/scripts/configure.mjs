@@ -13,6 +13,10 @@
  *       ${PUBLIC_ORIGIN}    its origin, for permittedUrls.fetch
  *       ${SUPPORT_EMAIL}, ${DOCUMENTATION_URL}, ${SUPPORT_URL}
  *   - src/app/cards/config.ts: the line `export const API_BASE = '…';` → the base URL
+ *   - src/app/workflow-actions/create-invoice-hsmeta.json (git-ignored) from workflow-action.template.json
+ *       (the "Créer une facture Qonto" action: actionUrl ${PUBLIC_BASE_URL}/hubspot/workflow-actions/create-invoice)
+ *   - src/app/webhooks/webhooks-hsmeta.json (git-ignored) from webhooks.template.json
+ *       (the dealstage subscription: targetUrl ${PUBLIC_BASE_URL}/hubspot/webhooks)
  *   then runs the check below. Safe to run again with another URL; --dry-run prints, writes nothing.
  *
  * Check (--check; `make test` runs it, so CI fails the same way): every *-hsmeta.json under src/
@@ -23,7 +27,7 @@
  * Without src/app/app-hsmeta.json the project is not configured and cannot be uploaded (HubSpot
  * requires the app's config file); the check says so and passes. Option: --root <project dir>.
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -32,6 +36,11 @@ const API_BASE_LINE = /^export const API_BASE = '([^']*)';$/m;
 const TEMPLATE = 'app-hsmeta.template.json';
 const APP_META = 'src/app/app-hsmeta.json';
 const CONFIG_TS = 'src/app/cards/config.ts';
+// The other components whose URLs are our backend's: (template, generated file under src/).
+const COMPONENT_TEMPLATES = [
+  ['workflow-action.template.json', 'src/app/workflow-actions/create-invoice-hsmeta.json'],
+  ['webhooks.template.json', 'src/app/webhooks/webhooks-hsmeta.json'],
+];
 
 class UsageError extends Error {}
 
@@ -245,13 +254,26 @@ function generate(args) {
   const configTs = readFileSync(configTsPath, 'utf8');
   if (!API_BASE_LINE.test(configTs)) fail(`${configTsPath} has no line "export const API_BASE = '…';"`);
   const configTsText = configTs.replace(API_BASE_LINE, `export const API_BASE = '${base}';`);
+  const components = COMPONENT_TEMPLATES.filter(([template]) => existsSync(join(args.root, template))).map(
+    ([template, output]) => {
+      const text = render(readFileSync(join(args.root, template), 'utf8'), values);
+      JSON.parse(text);
+      return { output, text };
+    },
+  );
   if (args.dryRun) {
     console.log(appMetaText);
     console.log(configTsText.match(API_BASE_LINE)[0]);
+    for (const { output, text } of components) console.log(`${output}:\n${text}`);
     return;
   }
   writeFileSync(join(args.root, APP_META), appMetaText);
   writeFileSync(configTsPath, configTsText);
+  for (const { output, text } of components) {
+    mkdirSync(dirname(join(args.root, output)), { recursive: true });
+    writeFileSync(join(args.root, output), text);
+    console.log(`configure: ${output}`);
+  }
   console.log(`configure: redirect URL ${base}${CALLBACK_PATH}`);
   console.log(`configure: permitted fetch origin ${origin}`);
   console.log(`configure: card API base ${base}`);

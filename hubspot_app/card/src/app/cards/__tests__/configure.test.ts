@@ -14,7 +14,13 @@ function copyProject(): string {
   const root = mkdtempSync(join(tmpdir(), 'qonto-card-'));
   tmp = root;
   mkdirSync(join(root, 'src/app/cards'), { recursive: true });
-  for (const file of ['app-hsmeta.template.json', 'src/app/cards/config.ts', 'src/app/cards/invoice-card-hsmeta.json']) {
+  for (const file of [
+    'app-hsmeta.template.json',
+    'workflow-action.template.json',
+    'webhooks.template.json',
+    'src/app/cards/config.ts',
+    'src/app/cards/invoice-card-hsmeta.json',
+  ]) {
     cpSync(join(projectRoot, file), join(root, file));
   }
   return root;
@@ -29,6 +35,7 @@ function run(args: string[], env: Record<string, string> = {}) {
 }
 
 const appMeta = (root: string) => JSON.parse(readFileSync(join(root, 'src/app/app-hsmeta.json'), 'utf8'));
+const component = (root: string, path: string) => JSON.parse(readFileSync(join(root, path), 'utf8'));
 const configTs = (root: string) => readFileSync(join(root, 'src/app/cards/config.ts'), 'utf8');
 
 afterEach(() => {
@@ -53,6 +60,13 @@ describe('scripts/configure.mjs (generate)', () => {
     });
     expect(meta.uid).toBe('qonto_connector_app');
     expect(configTs(root)).toContain("export const API_BASE = 'https://billing.acme.fr/qonto';");
+    const action = component(root, 'src/app/workflow-actions/create-invoice-hsmeta.json');
+    expect(action.type).toBe('workflow-action');
+    expect(action.config.actionUrl).toBe('https://billing.acme.fr/qonto/hubspot/workflow-actions/create-invoice');
+    expect(action.config.labels.fr.actionName).toBe('Créer une facture Qonto');
+    const webhooks = component(root, 'src/app/webhooks/webhooks-hsmeta.json');
+    expect(webhooks.config.settings.targetUrl).toBe('https://billing.acme.fr/qonto/hubspot/webhooks');
+    expect(webhooks.config.subscriptions.crmObjects[0].propertyName).toBe('dealstage');
 
     r = run(['--root', root, '--support-url=https://help.acme.fr/qonto'], { PUBLIC_BASE_URL: 'https://qc.acme.io', SUPPORT_EMAIL: 'x@acme.io' });
     expect(r.code, r.err).toBe(0);
@@ -60,6 +74,9 @@ describe('scripts/configure.mjs (generate)', () => {
     expect(meta.config.permittedUrls.fetch).toEqual(['https://qc.acme.io']);
     expect(meta.config.support.supportUrl).toBe('https://help.acme.fr/qonto');
     expect(configTs(root)).toContain("export const API_BASE = 'https://qc.acme.io';");
+    expect(component(root, 'src/app/webhooks/webhooks-hsmeta.json').config.settings.targetUrl).toBe(
+      'https://qc.acme.io/hubspot/webhooks',
+    );
   });
 
   it.each([
