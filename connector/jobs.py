@@ -17,6 +17,8 @@ from typing import Any
 from celery import current_app
 from django.db import transaction
 
+from connector.ratelimit import redis_client
+
 logger = logging.getLogger(__name__)
 
 INVOICE_CREATE = "connector.tasks.invoice_create_task"
@@ -56,8 +58,54 @@ def send_now(name: str, *args: Any, **kwargs: Any) -> None:
     _send(name, list(args), kwargs)
 
 
+# "This invoice's creation task is queued or running": a key in Redis, next to the broker's queue.
+# It lives as long as the broker's data does (a Redis restarted without persistence loses both:
+# the sweeper then queues the task again), and at most the broker's visibility timeout.
+INVOICE_QUEUED_TTL_S = 3600
+
+
+def _queued_key(invoice_id: str) -> str:
+    return f"invoice:queued:{invoice_id}"
+
+
 def invoice_create(invoice_id: str) -> None:
-    enqueue(INVOICE_CREATE, str(invoice_id))
+    invoice_id = str(invoice_id)
+
+    def send() -> None:
+        invoice_create_mark_queued(invoice_id)  # before: the task may run before a later mark
+        try:
+            _send(INVOICE_CREATE, [invoice_id], {})
+        except Exception:
+            invoice_create_finished(invoice_id)  # not queued after all: the sweeper must see it
+            raise
+
+    send.__qualname__ = f"enqueue({INVOICE_CREATE})"
+    transaction.on_commit(send)
+
+
+def invoice_create_mark_queued(invoice_id: str) -> None:
+    """The creation task of ``invoice_id`` is queued (a first send, or a retry with a countdown)."""
+    client = redis_client()
+    if client is not None:
+        client.set(_queued_key(invoice_id), "1", ex=INVOICE_QUEUED_TTL_S)
+
+
+def invoice_create_finished(invoice_id: str) -> None:
+    """The creation task of ``invoice_id`` ended without asking for another try."""
+    client = redis_client()
+    if client is not None:
+        client.delete(_queued_key(invoice_id))
+
+
+def invoice_create_queued(invoice_ids: list[str]) -> set[str]:
+    """Those of ``invoice_ids`` whose creation task is queued or running (empty without Redis)."""
+    client = redis_client()
+    if client is None or not invoice_ids:
+        return set()
+    pipe = client.pipeline(transaction=False)
+    for invoice_id in invoice_ids:
+        pipe.exists(_queued_key(invoice_id))
+    return {i for i, found in zip(invoice_ids, pipe.execute(), strict=True) if found}
 
 
 def invoice_write_back(invoice_id: str) -> None:

@@ -219,6 +219,11 @@ class Invoice(BaseModel):
     qonto_url = models.URLField(max_length=500, blank=True)
     qonto_updated_at = models.DateTimeField(null=True, blank=True)
     payload = models.JSONField(default=dict, blank=True, help_text=_("The body sent to Qonto."))
+    qonto_subtotal_by_vat = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=_("What the invoice charges excl. VAT per VAT rate, as Qonto says now (from its lines)."),
+    )
     deducted = models.JSONField(
         default=list, blank=True, help_text=_("For a balance: the invoices it deducts (id, number, amount).")
     )

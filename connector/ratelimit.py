@@ -5,7 +5,8 @@
   number of machines share one budget. ``acquire()`` waits for a free slot; ``penalize(s)`` makes
   every process wait ``s`` seconds (used when a provider answers 429 with its reset time).
 - ``distributed_lock(name)``: a Redis lock (or, without Redis on a developer machine, a file lock
-  under var/) used so a tenant is never synced twice at once and tokens are refreshed once.
+  under var/) used so a tenant is never synced twice at once and an invoice is never sent by two
+  tasks at once; ``renew=True`` keeps it alive while held, ``HeldLock.ensure_held()`` checks it.
 
 Without ``REDIS_URL`` (``make run`` on the embedded defaults) the limiter falls back to a
 per-process window, which is right for a single worker process.
@@ -14,18 +15,21 @@ per-process window, which is right for a single worker process.
 from __future__ import annotations
 
 import fcntl
+import logging
 import threading
 import time
 import uuid
 from collections import deque
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import redis
 from django.conf import settings
+
+logger = logging.getLogger(__name__)
 
 # KEYS[1] = window zset, KEYS[2] = penalty key; ARGV = limit, window_ms, member
 _ACQUIRE = """
@@ -145,28 +149,96 @@ class LockNotAcquired(Exception):
     pass
 
 
+class LockLost(LockNotAcquired):
+    """The lock expired or was taken over while we thought we held it: stop before acting."""
+
+
+class HeldLock:
+    """What ``distributed_lock`` yields: ``ensure_held()`` before an action the lock must cover.
+
+    With ``renew=True`` a daemon thread resets the lock's time to live every third of it while
+    the block runs, so the lock lives as long as the process holding it (a SIGKILLed worker's
+    lock still expires after ``timeout``). ``ensure_held()`` resets it once more *and* checks, in
+    one Redis script, that it is still ours: right before a POST, it guarantees a full
+    ``timeout`` for the call, or raises ``LockLost`` so nothing is sent.
+    """
+
+    def __init__(self, name: str, lock: Any = None, *, renew: bool = False) -> None:
+        self.name = name
+        self._lock = lock
+        self._stop = threading.Event()
+        self._lost = threading.Event()
+        self._thread: threading.Thread | None = None
+        if lock is not None and renew:
+            self._thread = threading.Thread(target=self._renew_loop, name=f"lock-renew:{name}", daemon=True)
+            self._thread.start()
+
+    @property
+    def lost(self) -> bool:
+        return self._lost.is_set()
+
+    def _renew_loop(self) -> None:
+        interval = max(0.2, float(self._lock.timeout) / 3)
+        while not self._stop.wait(interval):
+            try:
+                self._lock.reacquire()
+            except redis.exceptions.LockNotOwnedError:
+                self._lost.set()
+                logger.warning("lock %s was lost while held (expired or taken over)", self.name)
+                return
+            except redis.exceptions.RedisError as exc:  # Redis away for a moment: try again
+                logger.warning("lock %s: renewal failed (%s)", self.name, type(exc).__name__)
+
+    def ensure_held(self) -> None:
+        """Give the lock a full time to live again, or raise ``LockLost`` if it is not ours."""
+        if self._lock is None:
+            return  # the file lock of a single machine cannot expire
+        if self._lost.is_set():
+            raise LockLost(self.name)
+        try:
+            self._lock.reacquire()
+        except (redis.exceptions.LockNotOwnedError, redis.exceptions.LockError) as exc:
+            self._lost.set()
+            raise LockLost(self.name) from exc
+
+    def _stop_renewing(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+
 @contextmanager
 def distributed_lock(
-    name: str, *, timeout: float = 600.0, blocking_timeout: float | None = 0
-) -> Iterator[Any]:
+    name: str, *, timeout: float = 600.0, blocking_timeout: float | None = 0, renew: bool = False
+) -> Iterator[HeldLock]:
     """Hold ``name`` across every process. Raises ``LockNotAcquired`` if it is already held.
 
     ``blocking_timeout=0`` fails at once when taken; ``None`` waits forever; a number waits so long.
-    ``timeout`` releases a lock whose holder died (must exceed the guarded work's duration).
+    ``timeout`` releases a lock whose holder died. Without ``renew`` it must exceed the guarded
+    work's duration; with ``renew`` the lock is kept alive while the block runs (``HeldLock``).
     """
     client = redis_client()
     if client is not None:
+        # thread_local=False: the renewal thread must see the token this thread acquired with.
         lock = client.lock(
-            f"lock:{name}", timeout=timeout, blocking=blocking_timeout != 0, blocking_timeout=blocking_timeout
+            f"lock:{name}",
+            timeout=timeout,
+            blocking=blocking_timeout != 0,
+            blocking_timeout=blocking_timeout,
+            thread_local=False,
         )
         if not lock.acquire():
             raise LockNotAcquired(name)
+        held = HeldLock(name, lock, renew=renew)
         try:
-            yield lock
+            yield held
         finally:
-            # LockError: it expired while held (the work took longer than ``timeout``).
-            with suppress(redis.exceptions.LockError):
+            held._stop_renewing()
+            try:
                 lock.release()
+            except redis.exceptions.LockError:
+                # Expired while held: the work outlived the lock. Say so (it was ignored before).
+                logger.warning("lock %s had expired before its release", name)
         return
     path = Path(settings.BASE_DIR) / "var" / "locks" / f"{name.replace(':', '_').replace('/', '_')}.lock"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -177,6 +249,12 @@ def distributed_lock(
         except BlockingIOError as exc:
             raise LockNotAcquired(name) from exc
         try:
-            yield fh
+            yield HeldLock(name)
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def lock_is_held(name: str) -> bool:
+    """Does some process hold ``distributed_lock(name)`` right now? (False without Redis.)"""
+    client = redis_client()
+    return bool(client is not None and client.exists(f"lock:{name}"))

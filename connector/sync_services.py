@@ -142,6 +142,7 @@ APPLIED_FIELDS = (
     "total_amount",
     "vat_amount",
     "subtotal_amount",
+    "qonto_subtotal_by_vat",
     "paid_at",
     "finalized_at",
     "qonto_url",

@@ -35,10 +35,12 @@ def _retry(task: Any, exc: Exception) -> None:
 # running it again is safe because the service locks, reconciles with Qonto and never skips state.
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=6, ignore_result=True)
 def invoice_create_task(self: Any, invoice_id: str) -> None:
+    from connector import jobs
     from connector.exceptions import RetryableError
     from connector.invoices.submit import invoice_fail_after_retries, invoice_submit_to_qonto
     from connector.ratelimit import LockNotAcquired, RateLimitTimeout
 
+    retrying = False
     try:
         invoice_submit_to_qonto(invoice_id=invoice_id)
     except (RetryableError, LockNotAcquired, RateLimitTimeout) as exc:
@@ -47,7 +49,12 @@ def invoice_create_task(self: Any, invoice_id: str) -> None:
                 invoice_fail_after_retries(invoice_id=invoice_id, exc=exc)
             return
         logger.info("invoice %s: retrying after %s", invoice_id, type(exc).__name__)
+        retrying = True
+        jobs.invoice_create_mark_queued(invoice_id)  # the retry waits in the queue: still queued
         _retry(self, exc)
+    finally:
+        if not retrying:  # the sweeper may queue it again if it is still unsettled 10 min from now
+            jobs.invoice_create_finished(invoice_id)
 
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=8, ignore_result=True)

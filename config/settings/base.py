@@ -168,6 +168,11 @@ QONTO_RATE_LIMIT_PER_10S = env.int("QONTO_RATE_LIMIT_PER_10S", default=800)
 HTTP_CONNECT_TIMEOUT = env.float("HTTP_CONNECT_TIMEOUT", default=5.0)
 HTTP_READ_TIMEOUT = env.float("HTTP_READ_TIMEOUT", default=20.0)
 
+# The lock one invoice's creation holds (connector.invoices.submit): renewed while the worker
+# lives, so this is only how long a dead worker's lock blocks the next try. Keep it well above
+# HTTP_CONNECT_TIMEOUT + HTTP_READ_TIMEOUT: it is reset to this value right before the POST.
+INVOICE_LOCK_TIMEOUT_S = env.int("INVOICE_LOCK_TIMEOUT_S", default=180)
+
 # --- Celery -------------------------------------------------------------------------------------
 # With REDIS_URL unset, the broker is kombu's filesystem transport under var/: worker, beat and web
 # are still separate real processes, and nothing else has to be installed.

@@ -3,15 +3,49 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from connector.invoicing.amounts import decimal_str
 from connector.models import Invoice
 from connector.qonto_client import money, parse_datetime
 
 
+def subtotal_by_vat_of(data: dict[str, Any]) -> dict[str, str] | None:
+    """``{vat fraction: subtotal excl. VAT}`` from the items Qonto returns, or None without usable items.
+
+    Each item carries ``vat_rate`` (a fraction, "0.2") and its ``subtotal`` ``{value}`` or
+    ``subtotal_cents`` (spec §4.2 [doc]). A draft edited in Qonto changes them: a later balance
+    deducts what the deposit charges now, not what it was built with.
+    """
+    items = data.get("items")
+    if not isinstance(items, list) or not items:
+        return None
+    out: dict[str, Decimal] = {}
+    try:
+        for item in items:
+            rate = decimal_str(Decimal(str(item["vat_rate"])))
+            if isinstance(item.get("subtotal"), dict):
+                amount = money(item["subtotal"])
+            else:
+                amount = (Decimal(int(item["subtotal_cents"])) / 100).quantize(Decimal("0.01"))
+            out[rate] = out.get(rate, Decimal("0")) + amount
+    except (KeyError, TypeError, ValueError, InvalidOperation):
+        return None
+    return {rate: f"{amount:.2f}" for rate, amount in sorted(out.items())}
+
+
 def apply_qonto_invoice(inv: Invoice, data: dict[str, Any]) -> bool:
     """Copy what Qonto says about an invoice onto our row. Returns True if anything changed."""
-    before = (inv.status, inv.number, inv.total_amount, inv.paid_at, inv.due_date, inv.qonto_url)
+    before = (
+        inv.status,
+        inv.number,
+        inv.total_amount,
+        inv.paid_at,
+        inv.due_date,
+        inv.qonto_url,
+        inv.qonto_subtotal_by_vat,
+    )
     status = str(data.get("status") or "").lower()
     inv.qonto_invoice_id = str(data.get("id")) if data.get("id") else inv.qonto_invoice_id
     if status in ("draft", "unpaid", "paid", "canceled"):
@@ -31,4 +65,16 @@ def apply_qonto_invoice(inv: Invoice, data: dict[str, Any]) -> bool:
     inv.finalized_at = parse_datetime(data.get("finalized_at")) or inv.finalized_at
     inv.qonto_url = str(data.get("invoice_url") or inv.qonto_url or "")[:500]
     inv.qonto_updated_at = parse_datetime(data.get("updated_at")) or inv.qonto_updated_at
-    return before != (inv.status, inv.number, inv.total_amount, inv.paid_at, inv.due_date, inv.qonto_url)
+    by_vat = subtotal_by_vat_of(data)
+    if by_vat is not None:
+        inv.qonto_subtotal_by_vat = by_vat
+    after = (
+        inv.status,
+        inv.number,
+        inv.total_amount,
+        inv.paid_at,
+        inv.due_date,
+        inv.qonto_url,
+        inv.qonto_subtotal_by_vat,
+    )
+    return before != after

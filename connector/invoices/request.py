@@ -23,7 +23,7 @@ from connector.invoices.selectors import decimal_or_none, invoice_get_by_key, pr
 from connector.invoices.state import invoice_settings_for, tenant_state, today_in_paris
 from connector.invoicing.builder import build_client_payload, build_invoice
 from connector.invoicing.deal_checks import validate_deal
-from connector.invoicing.problems import Problem
+from connector.invoicing.problems import InvoiceNotBuildable, Problem
 from connector.invoicing.reference import invoice_reference, new_key
 from connector.invoicing.request_checks import validate_request
 from connector.invoicing.snapshot import DealSnapshot, PriorInvoice, TenantInvoiceSettings
@@ -102,11 +102,11 @@ def invoice_request_create(
         )
         invoice.reconcile_key = unused_key()
         invoice.reference = invoice_reference(snapshot.name, invoice.reconcile_key)
-        build_into(invoice, snapshot, inv_settings, prior_invoices(previous))
-        deal.name = (snapshot.name or "")[:500]
-        deal.amount = decimal_or_none(snapshot.amount)
-        deal.currency = (snapshot.currency or "EUR").upper()[:3]
-        deal.save(update_fields=["name", "amount", "currency", "updated_at"])
+        try:
+            build_into(invoice, snapshot, inv_settings, prior_invoices(previous))
+        except InvoiceNotBuildable as exc:  # validated just above: only a bug would get here
+            raise InvoiceRequestRefused(list(exc.problems) or [Problem.invoice_exists()]) from exc
+        _remember_deal(deal, snapshot)
         try:
             with transaction.atomic():
                 invoice.save(force_insert=True)
@@ -169,42 +169,67 @@ class NotRetryable(ApplicationError):
 
 
 def invoice_retry(*, invoice: Invoice, lang: str = "fr") -> Invoice:
-    """Re-queue a FAILED invoice that never reached Qonto; data problems are re-read and re-checked.
+    """Re-queue a FAILED invoice, checked and built again against today's deal and invoices.
 
-    Never produces a second Qonto invoice: a row that holds a Qonto id is not retryable, and a
-    row that may have reached Qonto (``submitted_at`` set) is reconciled by the task first.
+    Whatever the failure, the deal is read again from HubSpot and, under the deal's row lock (the
+    one a click takes), the request is validated against the deal's *other* invoices as they are
+    now: a failed row counts as not invoiced, so another invoice may have been made since (a 60 %
+    deposit retried after a full invoice would make 160 %). Accepted, it is rebuilt from today's
+    data. Refused, ``InvoiceRequestRefused`` carries the problems (card: 422) and the row stays
+    FAILED. Never produces a second Qonto invoice: a row that holds a Qonto id is not retryable,
+    and a row that may have reached Qonto (``submitted_at`` set) is reconciled by the task first.
     """
+    inv = Invoice.objects.select_related("tenant").get(pk=invoice.pk)
+    _check_retryable(inv)
+    state = tenant_state(inv.tenant, lang=lang)
+    if not state.operational:
+        raise InvoiceRequestRefused([Problem.tenant_not_operational(state.status, state.message or "")])
+    snapshot = deal_snapshot_read(tenant=inv.tenant, deal_id=inv.hubspot_deal_id)  # HubSpot: no lock held
+    inv_settings = invoice_settings_for(inv.tenant)
+    problems = validate_deal(snapshot, inv_settings, kind=inv.kind)
+    if problems:
+        raise InvoiceRequestRefused(problems, code="deal_not_ready")
     with transaction.atomic():
+        # Deal first, then the invoice: the same order as a click, so the two never deadlock.
+        deal = Deal.objects.select_for_update().get(pk=inv.deal_id)
         inv = Invoice.objects.select_for_update().select_related("tenant").get(pk=invoice.pk)
-        if inv.status != Invoice.Status.FAILED or inv.qonto_invoice_id:
-            raise NotRetryable(f"invoice {inv.id} is {inv.status}")
-        if not inv.error_retryable:
-            raise NotRetryable(f"invoice {inv.id} failed permanently ({inv.error_code})")
-        state = tenant_state(inv.tenant, lang=lang)
-        if not state.operational:
-            raise InvoiceRequestRefused([Problem.tenant_not_operational(state.status, state.message or "")])
-        if inv.error_code in DATA_ERRORS:
-            # The user says they fixed the deal in HubSpot: read it again and rebuild.
-            snapshot = deal_snapshot_read(tenant=inv.tenant, deal_id=inv.hubspot_deal_id)
-            inv_settings = invoice_settings_for(inv.tenant)
-            problems = validate_deal(snapshot, inv_settings, kind=inv.kind)
-            if problems:
-                raise InvoiceRequestRefused(problems, code="deal_not_ready")
-            others = Invoice.objects.filter(tenant=inv.tenant, hubspot_deal_id=inv.hubspot_deal_id).exclude(
-                pk=inv.pk
-            )
-            build_into(inv, snapshot, inv_settings, prior_invoices(list(others)))
+        _check_retryable(inv)  # a concurrent retry may have won the lock
+        others = list(
+            Invoice.objects.filter(tenant=inv.tenant, hubspot_deal_id=inv.hubspot_deal_id)
+            .exclude(pk=inv.pk)
+            .order_by("created_at")
+        )
+        priors = prior_invoices(others)
+        problems = validate_request(inv.kind, inv.percentage, snapshot, priors, settings=inv_settings)
+        if problems:
+            raise InvoiceRequestRefused(problems)
+        try:
+            build_into(inv, snapshot, inv_settings, priors)
+        except InvoiceNotBuildable as exc:  # the builder's own checks: a 422 too, never a 500
+            raise InvoiceRequestRefused(list(exc.problems) or [Problem.invoice_exists()]) from exc
+        _remember_deal(deal, snapshot)
         inv.status = Invoice.Status.CREATING if inv.submitted_at else Invoice.Status.PENDING
         inv.error_code = ""
         inv.error_message = ""
         inv.error_retryable = False
         try:
-            inv.save()
+            with transaction.atomic():
+                inv.save()
         except IntegrityError:  # another live full invoice appeared meanwhile
             raise InvoiceRequestRefused([Problem.invoice_exists()]) from None
         jobs.invoice_create(str(inv.id))
     return inv
 
 
-# Failures caused by data the user can fix (then *Retry* re-reads HubSpot and rebuilds).
-DATA_ERRORS = frozenset({"qonto_validation", "deal_not_ready", "hubspot_not_found"})
+def _check_retryable(inv: Invoice) -> None:
+    if inv.status != Invoice.Status.FAILED or inv.qonto_invoice_id:
+        raise NotRetryable(f"invoice {inv.id} is {inv.status}")
+    if not inv.error_retryable:
+        raise NotRetryable(f"invoice {inv.id} failed permanently ({inv.error_code})")
+
+
+def _remember_deal(deal: Deal, snapshot: DealSnapshot) -> None:
+    deal.name = (snapshot.name or "")[:500]
+    deal.amount = decimal_or_none(snapshot.amount)
+    deal.currency = (snapshot.currency or "EUR").upper()[:3]
+    deal.save(update_fields=["name", "amount", "currency", "updated_at"])

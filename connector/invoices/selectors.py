@@ -30,14 +30,26 @@ def card_status(invoice: Invoice) -> str:
     return str(invoice.status)
 
 
+def current_subtotal_by_vat(inv: Invoice) -> dict[str, Decimal]:
+    """What the invoice charges excl. VAT per rate *now*: Qonto's lines once known (a draft may
+    have been edited there, and the sync copies it), else what we built at the click."""
+    raw = inv.qonto_subtotal_by_vat or (inv.payload or {}).get("vat_breakdown") or {}
+    by_vat = {rate: Decimal(str(amount)) for rate, amount in raw.items()}
+    if len(by_vat) == 1 and sum(by_vat.values()) != inv.subtotal_amount and inv.qonto_invoice_id:
+        # One rate: Qonto's subtotal (kept by the sync even without lines) is that rate's amount.
+        by_vat = {next(iter(by_vat)): inv.subtotal_amount}
+    return by_vat
+
+
 def prior_invoices(invoices: list[Invoice]) -> list[PriorInvoice]:
+    """The deal's other invoices as the checks and the builder see them: with today's amounts."""
     return [
         PriorInvoice(
             id=str(inv.id),
             kind=inv.kind,
             number=inv.number,
             status=card_status(inv) if inv.status != Invoice.Status.DELETED else "deleted",
-            subtotal_by_vat={k: Decimal(v) for k, v in (inv.payload.get("vat_breakdown") or {}).items()},
+            subtotal_by_vat=current_subtotal_by_vat(inv),
             subtotal=inv.subtotal_amount,
             total=inv.total_amount,
         )

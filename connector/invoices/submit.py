@@ -16,25 +16,37 @@ import logging
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from connector import jobs
-from connector.exceptions import ApplicationError, QontoPermanentError
+from connector.exceptions import ApplicationError, PermanentError, QontoPermanentError
 from connector.invoices.apply import apply_qonto_invoice
 from connector.invoices.qonto_clients import ensure_qonto_client
 from connector.invoices.selectors import SETTLED
+from connector.invoices.state import tenant_state
 from connector.invoicing.reference import key_of_reference, reference_matches
 from connector.logging import bind_tenant
 from connector.models import Invoice
 from connector.qonto_client import QontoClient, QontoValidationError
-from connector.ratelimit import distributed_lock, qonto_limiter
+from connector.ratelimit import distributed_lock, lock_is_held, qonto_limiter
 
 logger = logging.getLogger(__name__)
 
 # Our clock and Qonto's may disagree a little: search from a bit before the row was created.
 RECONCILE_OVERLAP = timedelta(minutes=10)
+
+
+class TenantNotOperational(PermanentError):
+    """The tenant may no longer invoice (plan, suspension, uninstall) when the task runs."""
+
+    code = "tenant_not_operational"
+    default_user_message = _(
+        "Le connecteur ne peut plus créer de factures pour ce compte (abonnement, suspension ou "
+        "désinstallation) : rien n'a été envoyé à Qonto. Réglez-le dans les réglages, puis réessayez."
+    )
 
 
 class ReconcileFailed(QontoPermanentError):
@@ -47,18 +59,32 @@ class ReconcileFailed(QontoPermanentError):
     )
 
 
+def invoice_lock_name(invoice_id: Any) -> str:
+    return f"invoice:{invoice_id}"
+
+
 def invoice_submit_to_qonto(*, invoice_id: str) -> None:
     """Create the draft in Qonto for a PENDING/CREATING invoice. Safe to call any number of times.
 
     Raises retryable errors for the task to retry; records permanent ones as FAILED.
+
+    The lock is renewed while this runs (it lives as long as this process), and right before the
+    POST — once Qonto's rate-limit slot is taken, so nothing waits after the check — it is given
+    a full time to live again and checked to still be ours; a lost lock sends nothing
+    (``LockLost``: the task retries). So two tasks never POST the same invoice at once, however
+    long the rate-limit waits, timeouts and retries take.
     """
-    with distributed_lock(f"invoice:{invoice_id}", timeout=180, blocking_timeout=60):
+    lock_name = invoice_lock_name(invoice_id)
+    with distributed_lock(
+        lock_name, timeout=settings.INVOICE_LOCK_TIMEOUT_S, blocking_timeout=60, renew=True
+    ) as held:
         inv = Invoice.objects.select_related("tenant", "tenant__qonto_connection").get(pk=invoice_id)
         if inv.status in SETTLED:
             return
         tenant = inv.tenant
         bind_tenant(tenant.portal_id)
-        qonto = QontoClient.for_connection(tenant.qonto_connection, before_request=qonto_limiter().acquire)
+        limiter = qonto_limiter()
+        qonto = QontoClient.for_connection(tenant.qonto_connection, before_request=limiter.acquire)
         if ever_submitted(inv):
             try:
                 found = find_in_qonto(qonto, inv)
@@ -73,11 +99,19 @@ def invoice_submit_to_qonto(*, invoice_id: str) -> None:
                 )
                 record_created(inv.pk, found)
                 return
+        # The click was accepted while the tenant could invoice; it may have lost its plan, been
+        # suspended or uninstalled since (the task waited, or is a retry): nothing new is sent.
+        state = tenant_state(tenant)
+        if not state.operational:
+            mark_failed(inv.pk, TenantNotOperational(f"tenant is {state.status}"), retryable=True)
+            return
         try:
             client_id = ensure_qonto_client(tenant, qonto, inv)
         except QontoPermanentError as exc:
             mark_failed(inv.pk, exc, retryable=exc.code == "qonto_validation")
             return
+        limiter.acquire()  # the POST's slot, taken before the lock check so the POST leaves at once
+        held.ensure_held()  # LockLost: another task took over; send nothing
         Invoice.objects.filter(pk=inv.pk).update(
             status=Invoice.Status.CREATING,
             qonto_client_id=client_id,
@@ -86,8 +120,9 @@ def invoice_submit_to_qonto(*, invoice_id: str) -> None:
             updated_at=timezone.now(),
         )  # committed before the POST: a retry then knows to look in Qonto first
         body = {**inv.payload["invoice"], "client_id": client_id, "status": "draft"}
+        poster = QontoClient.for_connection(tenant.qonto_connection, session=qonto.session)  # slot taken
         try:
-            created = qonto.create_invoice(body, idempotency_key=str(inv.id))
+            created = poster.create_invoice(body, idempotency_key=str(inv.id))
         except QontoValidationError as exc:
             # Refused: nothing was created, so a retry after fixing the data is safe.
             mark_failed(inv.pk, exc, retryable=True, submitted=False)
@@ -246,16 +281,20 @@ def invoices_requeue_stuck(*, older_than: timedelta = STUCK_AFTER) -> list[str]:
     """Queue again the invoices still PENDING or CREATING long after their last change.
 
     Their task was lost (Redis restarted without persistence, a worker died and the broker never
-    redelivered, a deploy dropped the queue). Running the task again is safe: it locks, reconciles
+    redelivered, a deploy dropped the queue). A row whose task is still queued (waiting its turn or
+    its retry) or running is skipped: queuing a second task for it would only make two tasks
+    compete for the same invoice. Running the task again is safe anyway: it locks, reconciles
     with Qonto when the POST may have been sent, and never creates a second invoice.
     """
     cutoff = timezone.now() - older_than
-    ids = [
+    candidates = [
         str(pk)
         for pk in Invoice.objects.filter(
             status__in=[Invoice.Status.PENDING, Invoice.Status.CREATING], updated_at__lt=cutoff
         ).values_list("pk", flat=True)[:500]
     ]
+    queued = jobs.invoice_create_queued(candidates)
+    ids = [i for i in candidates if i not in queued and not lock_is_held(invoice_lock_name(i))]
     for invoice_id in ids:
         jobs.invoice_create(invoice_id)
     if ids:

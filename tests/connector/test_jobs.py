@@ -50,3 +50,31 @@ def test_a_plain_job_reports_a_broker_outage(monkeypatch, django_capture_on_comm
     monkeypatch.setattr(current_app.tasks[jobs.INVOICE_CREATE], "delay", broken)
     with pytest.raises(ConnectionError), django_capture_on_commit_callbacks(execute=True):
         jobs.invoice_create("inv-2")
+
+
+def test_an_invoice_task_is_marked_queued_until_it_ends(
+    monkeypatch, django_capture_on_commit_callbacks
+) -> None:  # type: ignore[no-untyped-def]
+    import os
+
+    if not os.environ.get("REDIS_URL"):
+        pytest.skip("the queued mark lives in Redis")
+    current_app.loader.import_default_modules()
+    monkeypatch.setattr(current_app.tasks[jobs.INVOICE_CREATE], "delay", lambda *a, **k: None)
+    with django_capture_on_commit_callbacks(execute=True):
+        jobs.invoice_create("inv-3")
+    assert jobs.invoice_create_queued(["inv-3", "inv-4"]) == {"inv-3"}
+    jobs.invoice_create_finished("inv-3")
+    assert jobs.invoice_create_queued(["inv-3"]) == set()
+
+
+def test_a_broker_outage_leaves_no_queued_mark(monkeypatch, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
+    current_app.loader.import_default_modules()
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(current_app.tasks[jobs.INVOICE_CREATE], "delay", broken)
+    with pytest.raises(ConnectionError), django_capture_on_commit_callbacks(execute=True):
+        jobs.invoice_create("inv-5")
+    assert jobs.invoice_create_queued(["inv-5"]) == set()  # the sweeper will see it

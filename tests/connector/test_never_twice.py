@@ -153,3 +153,232 @@ def test_a_permanent_error_from_the_search_ends_failed_with_the_reason_not_creat
     assert inv.status == Invoice.Status.DRAFT
     assert inv.qonto_invoice_id == created["id"]
     assert len(invoice_world.qonto_invoices()) == 1
+
+
+def _age(inv: Invoice, minutes: int = 11) -> None:
+    Invoice.objects.filter(pk=inv.pk).update(updated_at=timezone.now() - timedelta(minutes=minutes))
+
+
+@pytest.mark.django_db
+def test_the_sweeper_skips_an_invoice_whose_task_is_still_queued(
+    invoice_world: InvoiceWorld, django_capture_on_commit_callbacks
+) -> None:  # type: ignore[no-untyped-def]
+    from connector import jobs
+    from connector.invoices.submit import invoices_requeue_stuck
+
+    # The click's task is queued (a backlog, or a retry waiting its countdown) for over 10 minutes.
+    with django_capture_on_commit_callbacks(execute=False):
+        inv = click(invoice_world, "queued-1")
+    jobs.invoice_create_mark_queued(str(inv.pk))  # what queuing it did
+    _age(inv)
+    assert invoices_requeue_stuck() == []  # a second task would only race the first
+    # Redis restarted without persistence: the queue and the mark are gone together.
+    jobs.invoice_create_finished(str(inv.pk))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert invoices_requeue_stuck() == [str(inv.pk)]
+    inv.refresh_from_db()
+    assert inv.status == Invoice.Status.DRAFT
+    assert len(invoice_world.qonto_invoices()) == 1
+    assert jobs.invoice_create_queued([str(inv.pk)]) == set()  # the task ended: no mark left
+
+
+@pytest.mark.django_db
+def test_the_sweeper_skips_an_invoice_whose_task_is_running(invoice_world: InvoiceWorld) -> None:
+    from connector.invoices.submit import invoice_lock_name, invoices_requeue_stuck
+    from connector.ratelimit import distributed_lock
+
+    inv = click(invoice_world, "running-1")
+    _age(inv)
+    with distributed_lock(invoice_lock_name(inv.pk), timeout=30):  # a worker is on it
+        assert invoices_requeue_stuck() == []
+
+
+@pytest.mark.django_db
+def test_the_worker_checks_the_tenant_may_still_invoice_before_sending(
+    invoice_world: InvoiceWorld, django_capture_on_commit_callbacks
+) -> None:  # type: ignore[no-untyped-def]
+    from connector.models import Tenant
+
+    with django_capture_on_commit_callbacks(execute=False):
+        inv = click(invoice_world, "suspended-meanwhile-1")
+    # The tenant is suspended while the task waits in the queue.
+    Tenant.objects.filter(pk=invoice_world.tenant.pk).update(status=Tenant.Status.SUSPENDED)
+    invoice_create_task.delay(str(inv.pk))
+    inv.refresh_from_db()
+    assert inv.status == Invoice.Status.FAILED
+    assert inv.error_code == "tenant_not_operational"
+    assert "rien n'a été envoyé à Qonto" in inv.payload["error_messages"]["fr"]
+    assert "nothing was sent to Qonto" in inv.payload["error_messages"]["en"]
+    assert inv.error_retryable is True
+    assert qonto_posts(invoice_world) == []
+    assert not [e for e in invoice_world.sb.sandbox.log.entries("qonto") if e.method in ("POST", "PATCH")]
+    # Back in business: the retry creates it, once.
+    Tenant.objects.filter(pk=invoice_world.tenant.pk).update(status=Tenant.Status.INSTALLED)
+    inv.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=True):
+        invoice_retry(invoice=inv)
+    inv.refresh_from_db()
+    assert inv.status == Invoice.Status.DRAFT
+    assert qonto_posts(invoice_world) == [200]
+
+
+@pytest.mark.django_db
+def test_a_lock_lost_before_the_post_sends_nothing_and_the_task_retries(
+    invoice_world: InvoiceWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from connector.invoices import submit
+    from connector.ratelimit import redis_client
+
+    inv = click(invoice_world, "lock-lost-1")
+    real_ensure = submit.ensure_qonto_client
+    calls: list[int] = []
+
+    def slow_client(*args: Any, **kwargs: Any) -> str:
+        calls.append(len(qonto_posts(invoice_world)))
+        if len(calls) == 1:  # the first attempt took so long that its lock expired
+            redis = redis_client()
+            assert redis is not None
+            redis.delete(f"lock:{submit.invoice_lock_name(inv.pk)}")
+        return real_ensure(*args, **kwargs)
+
+    monkeypatch.setattr(submit, "ensure_qonto_client", slow_client)
+    invoice_create_task.delay(str(inv.pk))
+    inv.refresh_from_db()
+    assert calls == [0, 0]  # the first attempt stopped before its POST; the retry sent the only one
+    assert inv.status == Invoice.Status.DRAFT
+    assert inv.attempts == 1
+    assert qonto_posts(invoice_world) == [200]
+
+
+# --- retry guard -----------------------------------------------------------------------------------
+CARD = "/api/hubspot/v1"
+
+
+def card_retry(client: Any, world: InvoiceWorld, inv: Invoice) -> Any:
+    kwargs = world.signed("POST", f"{CARD}/invoices/{inv.pk}/retry")
+    return client.post(kwargs.pop("path"), **kwargs)
+
+
+def _failed_deposit(world: InvoiceWorld, capture: Any, *, status: int, body: Any = None) -> Invoice:
+    world.fault(provider="qonto", method="POST", path=QONTO_CREATE, status=status, count=1, body=body)
+    with capture(execute=True):
+        inv = click(world, f"deposit-60-{status}", "deposit", "60")
+    inv.refresh_from_db()
+    assert inv.status == Invoice.Status.FAILED
+    assert inv.error_retryable
+    return inv
+
+
+@pytest.mark.django_db
+def test_a_deposit_retried_after_a_full_invoice_is_refused_not_160_percent(
+    client, invoice_world: InvoiceWorld, django_capture_on_commit_callbacks
+) -> None:  # type: ignore[no-untyped-def]
+    deposit = _failed_deposit(
+        invoice_world, django_capture_on_commit_callbacks, status=403,
+        body={"errors": [{"code": "forbidden", "detail": "Forbidden"}], "trace_id": "t1"},
+    )  # fmt: skip
+    # The failed deposit invoices nothing, so the whole deal can be invoiced meanwhile.
+    with django_capture_on_commit_callbacks(execute=True):
+        full = click(invoice_world, "full-after-failed-deposit")
+    full.refresh_from_db()
+    assert full.status == Invoice.Status.DRAFT
+    response = card_retry(client, invoice_world, deposit)
+    assert response.status_code == 422, response.content
+    error = response.json()["error"]
+    assert error["code"] == "nothing_left"
+    assert error["message"]
+    deposit.refresh_from_db()
+    assert deposit.status == Invoice.Status.FAILED  # left as it was, still retryable later
+    [qinv] = invoice_world.qonto_invoices()
+    assert qinv["id"] == full.qonto_invoice_id  # 100 %, not 160 %
+
+
+@pytest.mark.django_db
+def test_a_rebuild_refused_on_retry_is_a_clear_422_never_a_500(
+    client, invoice_world: InvoiceWorld, django_capture_on_commit_callbacks
+) -> None:  # type: ignore[no-untyped-def]
+    # A data error (Qonto 422): before, the retry rebuilt the payload and the builder's own
+    # check raised InvoiceNotBuildable out of the view.
+    refusal = {"code": "invalid", "detail": "Invalid", "source": {"pointer": "/data/attributes/items"}}
+    deposit = _failed_deposit(
+        invoice_world, django_capture_on_commit_callbacks, status=422,
+        body={"errors": [refusal], "trace_id": "t2"},
+    )  # fmt: skip
+    with django_capture_on_commit_callbacks(execute=True):
+        click(invoice_world, "deposit-50-meanwhile", "deposit", "50")
+    response = card_retry(client, invoice_world, deposit)  # 60 % on top of 50 %
+    assert response.status_code == 422, response.content
+    error = response.json()["error"]
+    assert error["code"] == "deposit_exceeds_deal"
+    assert "60" in error["message"]
+    assert len(invoice_world.qonto_invoices()) == 1
+
+
+@pytest.mark.django_db
+def test_a_retry_is_built_again_from_the_deal_as_it_is_now(
+    client, invoice_world: InvoiceWorld, django_capture_on_commit_callbacks
+) -> None:  # type: ignore[no-untyped-def]
+    deposit = _failed_deposit(
+        invoice_world, django_capture_on_commit_callbacks, status=403,
+        body={"errors": [{"code": "forbidden", "detail": "Forbidden"}], "trace_id": "t3"},
+    )  # fmt: skip
+    with django_capture_on_commit_callbacks(execute=True):
+        response = card_retry(client, invoice_world, deposit)
+    assert response.status_code == 202, response.content
+    deposit.refresh_from_db()
+    assert deposit.status == Invoice.Status.DRAFT
+    assert deposit.subtotal_amount == Decimal("7200.00")  # 60 % of 12,000
+    assert len(invoice_world.qonto_invoices()) == 1
+
+
+# --- the balance deducts the deposits' current amounts ---------------------------------------------
+@pytest.mark.django_db
+def test_the_balance_deducts_what_a_deposit_edited_in_qonto_charges_now(
+    invoice_world: InvoiceWorld, django_capture_on_commit_callbacks
+) -> None:  # type: ignore[no-untyped-def]
+    from connector.sync_services import deal_sync
+
+    with django_capture_on_commit_callbacks(execute=True):
+        deposit = click(invoice_world, "deposit-30-edited", "deposit", "30")
+    deposit.refresh_from_db()
+    # In Qonto, someone makes the draft deposit 40 % instead of 30 % (same lines, prices × 4/3).
+    qdeposit = invoice_world.qonto.get_invoice(deposit.qonto_invoice_id)
+    items = [
+        {
+            "title": item["title"],
+            "quantity": item["quantity"],
+            "unit": item["unit"],
+            "vat_rate": item["vat_rate"],
+            "unit_price": {
+                "value": str((Decimal(item["unit_price"]["value"]) * 4 / 3).quantize(Decimal("0.01"))),
+                "currency": "EUR",
+            },
+        }
+        for item in qdeposit["items"]
+    ]
+    invoice_world.qonto.edit_draft(deposit.qonto_invoice_id, {"items": items})
+    with django_capture_on_commit_callbacks(execute=True):
+        deal_sync(tenant_id=invoice_world.tenant.pk, deal_id=demo.DEAL_COMPLETE_ID)
+    deposit.refresh_from_db()
+    assert deposit.subtotal_amount == Decimal("4800.00")  # 40 % of 12,000
+    with django_capture_on_commit_callbacks(execute=True):
+        balance = click(invoice_world, "balance-after-edit", "balance")
+    balance.refresh_from_db()
+    assert balance.status == Invoice.Status.DRAFT
+    # Σ invoices = the deal, rate by rate.
+    assert deposit.subtotal_amount + balance.subtotal_amount == Decimal("12000.00")
+    from connector.invoices.request import deal_snapshot_read
+    from connector.invoices.state import invoice_settings_for
+    from connector.invoicing.deal_checks import analyse_deal
+    from connector.invoicing.lines import subtotals_by_vat
+
+    _, lines = analyse_deal(
+        deal_snapshot_read(tenant=invoice_world.tenant, deal_id=demo.DEAL_COMPLETE_ID),
+        invoice_settings_for(invoice_world.tenant),
+    )
+    invoiced_by_vat: dict[str, Decimal] = {}
+    for inv in (deposit, balance):
+        for rate, amount in inv.qonto_subtotal_by_vat.items():
+            invoiced_by_vat[rate] = invoiced_by_vat.get(rate, Decimal(0)) + Decimal(amount)
+    assert invoiced_by_vat == subtotals_by_vat(lines)
+    assert balance.deducted[0]["subtotal"] == "4800.00"

@@ -8,7 +8,14 @@ import time
 
 import pytest
 
-from connector.ratelimit import LockNotAcquired, RateLimiter, distributed_lock, redis_client
+from connector.ratelimit import (
+    LockLost,
+    LockNotAcquired,
+    RateLimiter,
+    distributed_lock,
+    lock_is_held,
+    redis_client,
+)
 
 pytestmark = pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs Redis (REDIS_URL)")
 
@@ -73,3 +80,46 @@ def test_lock_excludes_a_second_holder_and_is_released() -> None:
     with distributed_lock(name, timeout=30):
         pass  # released after the first block: can be taken again
     assert redis_client() is not None
+
+
+def test_a_renewed_lock_outlives_its_timeout_while_held() -> None:
+    name = f"renew-{time.monotonic_ns()}"
+    with distributed_lock(name, timeout=1, renew=True) as held:
+        time.sleep(2.5)  # more than twice the timeout
+        with pytest.raises(LockNotAcquired), distributed_lock(name, timeout=1):
+            pass
+        held.ensure_held()  # still ours
+        assert not held.lost
+    with distributed_lock(name, timeout=1):
+        pass  # released at the end of the block
+
+
+def test_a_lock_that_expired_is_reported_lost_before_acting() -> None:
+    # Without renewal the lock expires during slow work; ensure_held() notices instead of acting.
+    name = f"expire-{time.monotonic_ns()}"
+    with distributed_lock(name, timeout=1) as held:
+        time.sleep(1.5)
+        with distributed_lock(name, timeout=30), pytest.raises(LockLost):  # a second task took it
+            held.ensure_held()
+    assert held.lost
+
+
+def test_a_lock_whose_key_vanished_is_lost_for_its_renewal_too() -> None:
+    # Redis restarted without persistence (or the key was deleted): the renewal thread gives up.
+    name = f"vanish-{time.monotonic_ns()}"
+    client = redis_client()
+    assert client is not None
+    with distributed_lock(name, timeout=1, renew=True) as held:
+        client.delete(f"lock:{name}")
+        time.sleep(0.8)
+        assert held.lost
+        with pytest.raises(LockLost):
+            held.ensure_held()
+
+
+def test_lock_is_held_tells_whether_someone_holds_it() -> None:
+    name = f"held-{time.monotonic_ns()}"
+    assert not lock_is_held(name)
+    with distributed_lock(name, timeout=30):
+        assert lock_is_held(name)
+    assert not lock_is_held(name)

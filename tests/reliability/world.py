@@ -35,9 +35,12 @@ def worker_env(sb: RunningSandbox, settings: Any) -> dict[str, str]:
 
 
 @contextmanager
-def worker(sb: RunningSandbox, settings: Any, *, concurrency: int = 1) -> Iterator[subprocess.Popen[str]]:
+def worker(
+    sb: RunningSandbox, settings: Any, *, concurrency: int = 1, env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[str]]:
+    """A real worker process; ``env`` adds settings for it (e.g. ``INVOICE_LOCK_TIMEOUT_S``)."""
     with (
-        celery_worker(extra_env=worker_env(sb, settings), concurrency=concurrency) as proc,
+        celery_worker(extra_env={**worker_env(sb, settings), **(env or {})}, concurrency=concurrency) as proc,
         tasks_sent_to_broker(),
     ):
         yield proc
