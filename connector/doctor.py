@@ -86,11 +86,12 @@ def tenant_diagnose(tenant: Tenant) -> list[Finding]:
             )
 
     if installation is not None and installation.has_tokens:
-        from hubspot_app.scopes import NOTES_SCOPE, TAX_RATES_SCOPE
+        from hubspot_app.scopes import NOTES_SCOPE, TAX_RATES_SCOPE, USERS_SCOPE
 
         effects = {
             NOTES_SCOPE: "pas de note sur le deal pour chaque facture",
             TAX_RATES_SCOPE: "les lignes avec un taux de TVA HubSpot prennent le taux du tenant",
+            USERS_SCOPE: "personne ne peut modifier la connexion Qonto ni déconnecter depuis nos pages",
         }
         absent = [s for s in effects if s not in (installation.scopes or [])]
         if absent:

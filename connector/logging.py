@@ -17,6 +17,7 @@ import json
 import logging
 import re
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -43,23 +44,40 @@ _PATTERNS = [
     re.compile(r"(?i)\b((?:access_token|refresh_token|client_secret|secret_key|api_key|code)=)([^&\s\"']+)"),
 ]
 
-_registered: set[str] = set()
+# Values registered at runtime (Qonto keys, HubSpot access and refresh tokens…), most recently
+# used last. Bounded: a worker that has served many tenants, or refreshed HubSpot tokens every
+# 30 minutes for weeks, keeps the latest ``MAX_REGISTERED`` (older ones are no longer in use by
+# this process; the patterns above still catch the known credential shapes).
+MAX_REGISTERED = 2000
+_registered: OrderedDict[str, None] = OrderedDict()
 _registered_lock = threading.Lock()
+_longest_first: list[str] = []  # the registered values, longest first (rebuilt on change)
 
 
 def register_secret(value: str | None) -> None:
-    """Mask this exact value wherever it appears in a log line from now on."""
-    if value and len(value) >= 6:
-        with _registered_lock:
-            _registered.add(value)
+    """Mask this exact value wherever it appears in a log line from now on (the latest 2,000)."""
+    global _longest_first
+    if not value or len(value) < 6:
+        return
+    with _registered_lock:
+        if value in _registered:
+            _registered.move_to_end(value)
+            return
+        _registered[value] = None
+        while len(_registered) > MAX_REGISTERED:
+            _registered.popitem(last=False)
+        _longest_first = sorted(_registered, key=len, reverse=True)
+
+
+def registered_count() -> int:
+    with _registered_lock:
+        return len(_registered)
 
 
 def mask_text(text: str) -> str:
     for pattern in _PATTERNS:
         text = pattern.sub(lambda m: m.group(1) + MASK, text)
-    with _registered_lock:
-        secrets = sorted(_registered, key=len, reverse=True)
-    for secret in secrets:
+    for secret in _longest_first:  # a snapshot: rebinding it under the lock is atomic
         if secret in text:
             text = text.replace(secret, MASK)
     return text

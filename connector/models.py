@@ -400,6 +400,8 @@ class AuditLog(models.Model):
         INVOICE_RETRIED = "invoice_retried", _("Facture relancée")
         CREDENTIALS_REPLACED = "credentials_replaced", _("Identifiants Qonto remplacés")
         TENANT_DISCONNECTED = "tenant_disconnected", _("Application déconnectée")
+        SETTINGS_LINK_USED = "settings_link_used", _("Réglages ouverts depuis la carte")
+        CONNECTION_CHANGE_REFUSED = "connection_change_refused", _("Modification refusée (droits HubSpot)")
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     user = models.ForeignKey(

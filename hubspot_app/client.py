@@ -34,6 +34,7 @@ from django.conf import settings
 
 from connector.exceptions import HubSpotAuthError, HubSpotPermanentError, HubSpotRetryableError
 from connector.http import build_session
+from connector.logging import register_secret
 from hubspot_app import tokens
 from hubspot_app.transport import (
     API_VERSION,
@@ -64,6 +65,7 @@ UNINSTALL_PATH = f"/appinstalls/{API_VERSION}/external-install"
 PROPERTIES_PATH = f"/crm/properties/{API_VERSION}"
 OBJECTS_PATH = f"/crm/objects/{API_VERSION}"
 ASSOCIATIONS_PATH = f"/crm/associations/{API_VERSION}"
+SETTINGS_USERS_PATH = f"/settings/users/{API_VERSION}"  # legacy twin: /settings/v3/users
 
 
 TokenProvider = Callable[[str | None], str]
@@ -105,6 +107,7 @@ class HubSpotClient:
         with self._token_lock:
             if self._token is None or time.monotonic() - self._token[1] > 60:
                 self._token = (self._token_provider(None), time.monotonic())
+                register_secret(self._token[0])  # never printed, whatever logs it
             return self._token[0]
 
     # --- transport ----------------------------------------------------------------------------
@@ -141,6 +144,7 @@ class HubSpotClient:
             # refresh once (under the token lock) and replay. A 401 with the fresh token, or a
             # refused refresh, means the app was uninstalled (spec/hubspot.md §2.5).
             fresh = self._token_provider(token)
+            register_secret(fresh)
             self._token = (fresh, time.monotonic())
             response = self._send(method, path, fresh, params, json)
             if response.status_code == 401:
@@ -223,6 +227,12 @@ class HubSpotClient:
 
     def list_company_properties(self) -> list[dict[str, Any]]:
         return self.list_properties("companies")
+
+    # --- users (who may change the Qonto connection) ----------------------------------------------
+    def get_user(self, user_id: int) -> dict[str, Any]:
+        """One user of the portal: ``{"id", "email", "superAdmin", "roleIds", …}`` (scope
+        ``settings.users.read``). Raises ``HubSpotNotFoundError`` for a user not in the portal."""
+        return dict(self.request("GET", f"{SETTINGS_USERS_PATH}/{int(user_id)}") or {})
 
     # --- app install ----------------------------------------------------------------------------
     def uninstall(self) -> None:

@@ -65,3 +65,19 @@ class WebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subscription_type} {self.event_id} ({self.outcome})"
+
+
+class SettingsLinkUse(models.Model):
+    """One use of a card settings link: a link works once (its nonce is unique), and says who."""
+
+    nonce = models.CharField(max_length=64, unique=True)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    hubspot_user_id = models.BigIntegerField(help_text=_("The HubSpot user the card call named."))
+    user_email = models.CharField(max_length=254, blank=True)
+    used_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-used_at"]
+
+    def __str__(self) -> str:
+        return f"Settings link of {self.tenant_id} used by {self.hubspot_user_id}"

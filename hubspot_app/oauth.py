@@ -141,6 +141,8 @@ class HubSpotOAuth:
         refresh = str(body.get("refresh_token") or "")
         if not access:
             raise HubSpotRetryableError("HubSpot token endpoint answered without an access_token")
+        register_secret(access)  # masked in every later log line, like a Qonto key
+        register_secret(refresh)
         return TokenSet(
             access_token=access,
             refresh_token=refresh,

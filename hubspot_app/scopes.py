@@ -36,9 +36,13 @@ REQUIRED_SCOPES: tuple[str, ...] = (
 #   [doc]: without it the deal's properties are written, not the note.
 # - ``tax_rates.read`` resolves a line item's ``hs_tax_rate_group_id`` to its percentage: without
 #   it the line uses the tenant's VAT rate (the rate of lines without a tax group anyway).
+# - ``settings.users.read`` tells whether a user is a super admin (``GET /settings/users/…/{id}``,
+#   ``superAdmin``) [doc]: without it nobody can change the Qonto connection or disconnect from our
+#   pages, since we cannot check who may (hubspot_app.settings_access).
 NOTES_SCOPE = "crm.objects.contacts.write"
 TAX_RATES_SCOPE = "tax_rates.read"
-OPTIONAL_SCOPES: tuple[str, ...] = (NOTES_SCOPE, TAX_RATES_SCOPE)
+USERS_SCOPE = "settings.users.read"
+OPTIONAL_SCOPES: tuple[str, ...] = (NOTES_SCOPE, TAX_RATES_SCOPE, USERS_SCOPE)
 
 
 def missing_scopes(granted: list[str] | tuple[str, ...]) -> list[str]:

@@ -1,5 +1,5 @@
 """HubSpot install lifecycle: install / sign-in from an OAuth code, setup of our properties,
-disconnect, and the signed settings link the card opens.
+disconnect. (The card's settings link and who may change what: ``hubspot_app.settings_access``.)
 
 Writes live here; views and tasks call one function each.
 """
@@ -13,7 +13,6 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.core import signing
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -254,58 +253,3 @@ def tenant_disconnect(*, tenant: Tenant, by_email: str = "") -> None:
         tenant=tenant,
         detail={"source": "settings"},
     )
-
-
-# --- the card's settings link ---------------------------------------------------------------------
-SETTINGS_LINK_SALT = "hubspot_app.settings-link"
-SETTINGS_LINK_MAX_AGE_S = 15 * 60
-
-
-class SettingsLinkError(Exception):
-    """``expired``, ``invalid`` or ``uninstalled``."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-def settings_link_for(tenant: Tenant, *, user_email: str = "", user_id: int | None = None) -> str:
-    """An absolute link that signs the browser into ``tenant``'s settings for the next 15 minutes.
-
-    The card puts it in ``tenant.settings_url``. ``user_email`` / ``user_id``: the HubSpot user
-    the (verified) card call came from, remembered in the session.
-    """
-    token = signing.dumps(
-        {"t": tenant.pk, "p": tenant.portal_id, "e": user_email, "u": user_id}, salt=SETTINGS_LINK_SALT
-    )
-    return f"{settings.PUBLIC_BASE_URL}{reverse('settings_open')}?t={token}"
-
-
-@dataclasses.dataclass(frozen=True)
-class SettingsLinkPayload:
-    tenant: Tenant
-    user_email: str
-    user_id: int | None
-
-
-def settings_link_resolve(token: str | None) -> SettingsLinkPayload:
-    if not token:
-        raise SettingsLinkError("invalid")
-    try:
-        data = signing.loads(token, salt=SETTINGS_LINK_SALT, max_age=SETTINGS_LINK_MAX_AGE_S)
-    except signing.SignatureExpired as exc:
-        raise SettingsLinkError("expired") from exc
-    except signing.BadSignature as exc:
-        raise SettingsLinkError("invalid") from exc
-    if not isinstance(data, dict):
-        raise SettingsLinkError("invalid")
-    tenant_id, portal_id = data.get("t"), data.get("p")
-    if not isinstance(tenant_id, int) or not isinstance(portal_id, int):
-        raise SettingsLinkError("invalid")
-    tenant = Tenant.objects.filter(pk=tenant_id, portal_id=portal_id).first()
-    if tenant is None:
-        raise SettingsLinkError("invalid")
-    if tenant.status == Tenant.Status.UNINSTALLED:
-        raise SettingsLinkError("uninstalled")
-    user_id = data.get("u")
-    return SettingsLinkPayload(tenant, str(data.get("e") or ""), int(user_id) if user_id else None)

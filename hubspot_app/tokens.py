@@ -25,6 +25,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from connector.exceptions import HubSpotAuthError, HubSpotRetryableError
+from connector.logging import register_secret
 from connector.models import Tenant
 from hubspot_app.models import HubSpotInstallation
 from hubspot_app.oauth import HubSpotOAuth, TokenSet
@@ -78,6 +79,8 @@ def get_access_token(tenant: Tenant | int, *, stale_token: str | None = None) ->
     """
     tenant_id = _tenant_id(tenant)
     installation = _usable_installation(tenant_id)
+    register_secret(installation.access_token)  # a token read from the database is masked too
+    register_secret(installation.refresh_token)
     if not _needs_refresh(installation, stale_token):
         return installation.access_token
     if settings.REDIS_URL:

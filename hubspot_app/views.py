@@ -7,6 +7,7 @@ link signed by us, and ends in ``connector.tenancy.tenant_login``.
 from __future__ import annotations
 
 import logging
+from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -20,16 +21,23 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from connector.exceptions import HubSpotError, HubSpotRetryableError
 from connector.onboarding.selectors import onboarding_next_url
-from connector.tenancy import session_tenant, tenant_login, tenant_logout, tenant_required
+from connector.tenancy import (
+    SESSION_USER_EMAIL,
+    SESSION_USER_ID,
+    session_tenant,
+    tenant_login,
+    tenant_logout,
+    tenant_required,
+)
 from hubspot_app.models import HubSpotInstallation
 from hubspot_app.oauth import HubSpotOAuth
 from hubspot_app.oauth_state import StateError, safe_next, state_consume, state_issue
-from hubspot_app.services import (
+from hubspot_app.services import install_from_oauth_code, oauth_redirect_uri, tenant_disconnect
+from hubspot_app.settings_access import (
     SettingsLinkError,
-    install_from_oauth_code,
-    oauth_redirect_uri,
-    settings_link_resolve,
-    tenant_disconnect,
+    connection_change_access,
+    connection_change_refused,
+    settings_link_consume,
 )
 from hubspot_app.transport import HubSpotOAuthError
 
@@ -97,6 +105,10 @@ SETTINGS_LINK_ERRORS = {
     ),
     "invalid": gettext_lazy(
         "Ce lien n'est pas valide. Connectez-vous avec HubSpot pour ouvrir vos réglages."
+    ),
+    "used": gettext_lazy(
+        "Ce lien a déjà servi (il ne s'ouvre qu'une fois). Rechargez la carte Qonto du deal pour en "
+        "obtenir un nouveau, ou connectez-vous avec HubSpot."
     ),
     "uninstalled": gettext_lazy(
         "L'application n'est plus installée sur ce compte HubSpot. "
@@ -202,9 +214,9 @@ def signout(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_GET
 def settings_open(request: HttpRequest) -> HttpResponse:
-    """The card's "Réglages" link: a 15-minute signed token that opens this tenant's settings."""
+    """The card's "Réglages" link: single use, 15 minutes, for the HubSpot user the card named."""
     try:
-        payload = settings_link_resolve(request.GET.get("t"))
+        payload = settings_link_consume(request.GET.get("t"), client_ip=request.META.get("REMOTE_ADDR", ""))
     except SettingsLinkError as exc:
         logger.info("settings link refused: %s", exc.reason)
         return render(
@@ -226,13 +238,23 @@ def settings_open(request: HttpRequest) -> HttpResponse:
 def disconnect(request: HttpRequest) -> HttpResponse:
     """Confirm, then uninstall the app from the portal and forget its tokens."""
     tenant = request.tenant  # type: ignore[attr-defined]
-    error = ""
-    if request.method == "POST":
+    error: Any = ""
+    access = connection_change_access(tenant=tenant, user_id=request.session.get(SESSION_USER_ID))
+    if request.method == "POST" and not access.allowed:
+        connection_change_refused(
+            tenant=tenant,
+            user_id=request.session.get(SESSION_USER_ID),
+            user_email=request.session.get(SESSION_USER_EMAIL, ""),
+            what="disconnect",
+            reason=access.reason,
+        )
+        error = access.message
+    elif request.method == "POST":
         if request.POST.get("confirm") != "yes":
             error = _("Cochez la case pour confirmer la déconnexion.")
         else:
             try:
-                tenant_disconnect(tenant=tenant, by_email=request.session.get("tenant_user_email", ""))
+                tenant_disconnect(tenant=tenant, by_email=request.session.get(SESSION_USER_EMAIL, ""))
             except HubSpotRetryableError:
                 error = _("HubSpot ne répond pas : rien n'a été déconnecté. Réessayez dans un instant.")
             except HubSpotError as exc:
@@ -245,9 +267,17 @@ def disconnect(request: HttpRequest) -> HttpResponse:
                 tenant_logout(request)
                 return render(request, "hubspot/disconnected.html", {"portal_id": tenant.portal_id})
     installation = HubSpotInstallation.objects.filter(tenant=tenant).first()
+    status = 200
+    if error:
+        status = 403 if request.method == "POST" and not access.allowed else 400
     return render(
         request,
         "hubspot/disconnect_confirm.html",
-        {"tenant": tenant, "installation": installation, "error": error},
-        status=400 if error else 200,
+        {
+            "tenant": tenant,
+            "installation": installation,
+            "error": error,
+            "refusal": "" if access.allowed else access.message,
+        },
+        status=status,
     )

@@ -37,9 +37,10 @@ from connector.onboarding.services import (
     tenant_invoicing_settings_save,
 )
 from connector.qonto_client import QontoCredentials, QontoRateLimitedError
-from connector.tenancy import SESSION_USER_EMAIL, tenant_required
+from connector.tenancy import SESSION_USER_EMAIL, SESSION_USER_ID, tenant_required
 from hubspot_app.models import HubSpotInstallation
 from hubspot_app.services import hubspot_setup_enqueue
+from hubspot_app.settings_access import ChangeAccess, connection_change_access, connection_change_refused
 
 logger = logging.getLogger(__name__)
 
@@ -122,6 +123,24 @@ def _verify_and_save(
     return None
 
 
+def _change_access(request: HttpRequest, tenant: Tenant) -> ChangeAccess:
+    """May the signed-in HubSpot user change the Qonto connection? (A HubSpot super admin.)"""
+    return connection_change_access(tenant=tenant, user_id=request.session.get(SESSION_USER_ID))
+
+
+def _refuse(request: HttpRequest, tenant: Tenant, access: ChangeAccess, what: str, form: Any) -> None:
+    """Keep the form as typed, say why it was not saved, and audit the refusal."""
+    connection_change_refused(
+        tenant=tenant,
+        user_id=request.session.get(SESSION_USER_ID),
+        user_email=request.session.get(SESSION_USER_EMAIL, ""),
+        what=what,
+        reason=access.reason,
+    )
+    if form is not None:
+        form.add_error(None, str(access.message))
+
+
 def _iban_form(connection: QontoConnection | None, data: Any = None) -> IbanChoiceForm | None:
     if connection is None or connection.verified_at is None or len(connection.bank_accounts or []) < 2:
         return None
@@ -138,16 +157,24 @@ def qonto_connect(request: HttpRequest) -> HttpResponse:
     choices = company_property_choices(tenant)
     form = QontoConnectForm(connection=connection, tenant=tenant, siret_choices=choices)
     iban_form = _iban_form(connection)
+    access = _change_access(request, tenant)
     status = 200
     if request.method == "POST" and request.POST.get("form") == "iban":
         iban_form = _iban_form(connection, request.POST)
-        if iban_form is not None and iban_form.is_valid():
+        if not access.allowed:
+            _refuse(request, tenant, access, "qonto_iban", iban_form)
+            status = 403
+        elif iban_form is not None and iban_form.is_valid():
             qonto_iban_choose(tenant=tenant, iban=iban_form.cleaned_data["iban"])
             return HttpResponseRedirect(BILLING_PLANS_PATH)
-        status = 400
+        else:
+            status = 400
     elif request.method == "POST":
         form = QontoConnectForm(request.POST, connection=connection, tenant=tenant, siret_choices=choices)
-        if form.is_valid() and _verify_and_save(
+        if not access.allowed:
+            _refuse(request, tenant, access, "qonto_connection", form)
+            status = 403
+        elif form.is_valid() and _verify_and_save(
             request,
             form,
             tenant,
@@ -155,7 +182,8 @@ def qonto_connect(request: HttpRequest) -> HttpResponse:
             siret_property=form.cleaned_data["siret_property"],
         ):
             return redirect("onboarding_qonto")
-        status = 400
+        else:
+            status = 400
     return render(
         request,
         "onboarding/qonto.html",
@@ -167,6 +195,7 @@ def qonto_connect(request: HttpRequest) -> HttpResponse:
             "hubspot_unreachable": choices is None,
             "billing_plans_url": BILLING_PLANS_PATH,
             "step": 2,
+            "refusal": "" if access.allowed else access.message,
         },
         status=status,
     )
@@ -191,22 +220,32 @@ def tenant_settings(request: HttpRequest) -> HttpResponse:
     rule = stage_rule_for(tenant)
     stage_choices = deal_stage_choices(tenant)
     rule_form = StageRuleForm(rule=rule, stage_choices=stage_choices, prefix="rule")
+    access = _change_access(request, tenant)
     status = 200
     section = request.POST.get("form") if request.method == "POST" else None
     if section == "invoicing" and connection is not None:
         invoicing_form = InvoicingSettingsForm(
             request.POST, tenant=tenant, connection=connection, siret_choices=choices
         )
-        if invoicing_form.is_valid():
+        if not invoicing_form.is_valid():
+            status = 400
+        elif invoicing_form.cleaned_data.get("iban") != connection.iban and not access.allowed:
+            # The receiving account is part of the Qonto connection: super admins only.
+            _refuse(request, tenant, access, "qonto_iban", invoicing_form)
+            status = 403
+        else:
             tenant_invoicing_settings_save(tenant=tenant, **invoicing_form.cleaned_data)
             messages.success(request, _("Réglages de facturation enregistrés."))
             return redirect("tenant_settings")
-        status = 400
     elif section == "qonto":
         qonto_form = QontoCredentialsForm(request.POST, connection=connection, prefix="qonto")
-        if qonto_form.is_valid() and _verify_and_save(request, qonto_form, tenant):
+        if not access.allowed:
+            _refuse(request, tenant, access, "qonto_connection", qonto_form)
+            status = 403
+        elif qonto_form.is_valid() and _verify_and_save(request, qonto_form, tenant):
             return redirect("tenant_settings")
-        status = 400
+        else:
+            status = 400
     elif section == "automation":
         rule_form = StageRuleForm(request.POST, rule=rule, stage_choices=stage_choices, prefix="rule")
         if rule_form.is_valid():
@@ -251,6 +290,7 @@ def tenant_settings(request: HttpRequest) -> HttpResponse:
             "hubspot_unreachable": choices is None,
             "billing_url": BILLING_HOME_PATH,
             "user_email": request.session.get("tenant_user_email", ""),
+            "refusal": "" if access.allowed else access.message,
         },
         status=status,
     )

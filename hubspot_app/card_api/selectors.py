@@ -58,13 +58,16 @@ def invoice_json(invoice: Invoice, lang: str) -> dict[str, Any]:
     }
 
 
-def _settings_url(tenant: Tenant) -> str | None:
-    from hubspot_app.services import settings_link_for
+def _settings_url(tenant: Tenant, user_id: str, user_email: str) -> str | None:
+    from hubspot_app.settings_access import settings_link_for
 
-    return settings_link_for(tenant)
+    return settings_link_for(tenant, user_id=user_id, user_email=user_email)
 
 
-def card_state(*, tenant: Tenant, deal_id: str, lang: str) -> dict[str, Any]:
+def card_state(
+    *, tenant: Tenant, deal_id: str, lang: str, user_id: str = "", user_email: str = ""
+) -> dict[str, Any]:
+    """``user_id`` / ``user_email``: the HubSpot user of the signed call (the settings link is theirs)."""
     state = tenant_state(tenant, lang=lang)
     snapshot = deal_snapshot_read(tenant=tenant, deal_id=deal_id)  # ≤ 3 HubSpot calls, never Qonto
     connection = QontoConnection.objects.filter(tenant=tenant).first()
@@ -98,7 +101,7 @@ def card_state(*, tenant: Tenant, deal_id: str, lang: str) -> dict[str, Any]:
         "tenant": {
             "status": state.status,
             "plan": state.plan,
-            "settings_url": _settings_url(tenant),
+            "settings_url": _settings_url(tenant, user_id, user_email),
             "message": state.message,
         },
         "deal": {

@@ -99,7 +99,16 @@ class CardDealStateApi(CardApiView):
         responses={200: serializers.CardStateSerializer, **ERRORS},
     )
     def get(self, request: Request, deal_id: str) -> Response:
-        return Response(card_state(tenant=self.tenant, deal_id=deal_id, lang=self.caller.locale))
+        caller = self.caller
+        return Response(
+            card_state(
+                tenant=self.tenant,
+                deal_id=deal_id,
+                lang=caller.locale,
+                user_id=caller.user_id,
+                user_email=caller.user_email,
+            )
+        )
 
 
 class CardInvoiceCreateApi(CardApiView):

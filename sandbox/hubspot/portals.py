@@ -1,5 +1,9 @@
-"""Portals (HubSpot accounts): creation with the standard properties, account details, and the
-request log of one portal.
+"""Portals (HubSpot accounts): creation with the standard properties, account details, their
+users (``GET /settings/users/2026-03/{userId}`` and its legacy ``/settings/v3/users/{userId}``,
+scope ``settings.users.read``, with ``superAdmin`` [doc]), and the request log of one portal.
+
+Users: the first one of a portal (its installer) is a super admin, the others are not, unless
+``set_super_admin`` says otherwise [sim decision].
 """
 
 from __future__ import annotations
@@ -44,7 +48,10 @@ class Portals(HubSpotBase):
                 "name": name or f"Portail {portal_id}",
                 "currency": currency,
                 "time_zone": "Europe/Paris",
-                "users": {str(uid): {"id": int(uid), "email": email} for uid, email in user_list},
+                "users": {
+                    str(uid): {"id": int(uid), "email": email, "super_admin": n == 0}
+                    for n, (uid, email) in enumerate(user_list)
+                },
                 "installer_user_id": int(user_list[0][0]),
                 "installed": False,
                 "install_gen": 0,
@@ -80,6 +87,35 @@ class Portals(HubSpotBase):
                     "utcOffsetMilliseconds": 3600000,
                     "uiDomain": "app.hubspot.com",
                     "dataHostingLocation": DATA_CENTRE,
+                }
+            )
+
+    def set_super_admin(self, portal_id: int, user_id: int, super_admin: bool = True) -> None:
+        """Make a user of the portal a super admin (or take it away)."""
+        with self.lock:
+            self.state["portals"][str(portal_id)]["users"][str(user_id)]["super_admin"] = bool(super_admin)
+
+    def settings_user_get(self, request: Request, user_id: str, **_: str) -> Response:
+        """One user of the portal; ``idProperty=EMAIL`` looks it up by e-mail [doc]."""
+        stop = self._need(request, ["settings.users.read"])
+        if stop:
+            return stop
+        by_email = request.args.get("idProperty", "USER_ID").upper() == "EMAIL"
+        with self.lock:
+            users = self._portal(request)["users"]
+            if by_email:
+                user = next((u for u in users.values() if u["email"].lower() == user_id.lower()), None)
+            else:
+                user = users.get(user_id) if user_id.isdecimal() else None
+            if user is None:
+                return self._error(404, f"No user {user_id} in this account", "OBJECT_NOT_FOUND")
+            return json_response(
+                {
+                    "id": str(user["id"]),
+                    "email": user["email"],
+                    "roleIds": [],
+                    "superAdmin": bool(user.get("super_admin")),
+                    "sendWelcomeEmail": False,  # only true in a provisioning answer [doc]
                 }
             )
 

@@ -62,6 +62,9 @@ APP_INSTALLS = Family(
 ACCOUNT_INFO = Family(
     ("/account-info/v3", f"/account-info/{VERSION}"), (("/details", "GET", "account_info"),)
 )
+SETTINGS_USERS = Family(
+    ("/settings/v3/users", f"/settings/users/{VERSION}"), (("/<user_id>", "GET", "settings_user_get"),)
+)
 TAX_RATES = Family(
     ("/tax-rates/<any('v1', '2026-03', '2026-09'):ver>",),
     (
@@ -142,6 +145,7 @@ FAMILIES = (
     OAUTH_V1,
     APP_INSTALLS,
     ACCOUNT_INFO,
+    SETTINGS_USERS,
     TAX_RATES,
     OBJECTS,
     ASSOCIATIONS_V3,
@@ -181,6 +185,7 @@ KNOWN_PARAMS: dict[str, tuple[str, ...]] = {
     "groups_list": ("locale",),
     "tax_rates_list": ("limit", "after"),
     "tax_rates_get": (),
+    "settings_user_get": ("idProperty",),
 }
 CONTROL_RULES: list[Rule] = [
     Rule("/", endpoint="ctl_summary", methods=["GET"]),

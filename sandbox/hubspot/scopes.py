@@ -11,8 +11,9 @@ from __future__ import annotations
 # (the workflow action's callbacks) — the same list
 # as hubspot_app/card/app-hsmeta.template.json (a test compares them). Optional: `companies.write`
 # (§2.4: write a tax id back) and `contacts.write`, which HubSpot's notes API requires (its docs list
-# only the contacts scopes for notes; decision 4 writes one note per invoice) and `tax_rates.read`
-# (without it, lines use the tenant's VAT rate).
+# only the contacts scopes for notes; decision 4 writes one note per invoice), `tax_rates.read`
+# (without it, lines use the tenant's VAT rate) and `settings.users.read` (is this user a super
+# admin? without it, nobody may change the Qonto connection from our pages).
 APP_SCOPES: dict[str, list[str]] = {
     "required": [
         "oauth",
@@ -26,7 +27,12 @@ APP_SCOPES: dict[str, list[str]] = {
         "crm.schemas.companies.write",
         "automation",
     ],
-    "optional": ["crm.objects.companies.write", "crm.objects.contacts.write", "tax_rates.read"],
+    "optional": [
+        "crm.objects.companies.write",
+        "crm.objects.contacts.write",
+        "tax_rates.read",
+        "settings.users.read",
+    ],
 }
 DECLARED_SCOPES: frozenset[str] = frozenset(APP_SCOPES["required"] + APP_SCOPES["optional"])
 SCOPE_LABELS_FR: dict[str, str] = {
@@ -41,6 +47,7 @@ SCOPE_LABELS_FR: dict[str, str] = {
     "crm.schemas.deals.write": "Créer les propriétés Qonto des transactions",
     "crm.schemas.companies.read": "Lire les propriétés des entreprises (choix du champ SIRET)",
     "crm.schemas.companies.write": "Créer la propriété SIRET des entreprises",
+    "settings.users.read": "Vérifier qui est super administrateur du compte",
     "tax_rates.read": "Lire la bibliothèque de taux de TVA",
     "automation": "Ajouter l'action « Créer une facture Qonto » aux workflows",
 }

@@ -127,3 +127,57 @@ def test_lines_of_a_signed_in_request_carry_the_tenant(rf, tenant) -> None:  # t
     finally:
         tenant_var.reset(token)
     assert seen["tenant"] == str(tenant.portal_id)
+
+
+def test_hubspot_tokens_are_masked_once_we_hold_them() -> None:
+    # HubSpot access tokens have no recognisable shape: before, only a "Bearer …" prefix hid them.
+    from hubspot_app.oauth import HubSpotOAuth
+
+    access = "CNbP6bK-MzIXAAEBQAAAQEgAAAAAAAAgAAAAIBAABhgCAAB5IwFWMwoZpx"
+    refresh = "eu1-77aa-41bb-8ccd-9dde0f1a2b3c"
+    HubSpotOAuth._token_set({"access_token": access, "refresh_token": refresh, "expires_in": 1800})
+    record = _record("HubSpot answered for token %s (was %s)", access, refresh)
+    assert access not in record.getMessage()
+    assert refresh not in record.getMessage()
+    assert record.getMessage() == f"HubSpot answered for token {MASK} (was {MASK})"
+
+
+@pytest.mark.django_db
+def test_a_hubspot_token_read_from_the_database_is_masked() -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from hubspot_app.models import HubSpotInstallation
+    from hubspot_app.tokens import get_access_token
+    from tests.factories import TenantFactory
+
+    tenant = TenantFactory()
+    HubSpotInstallation.objects.create(
+        tenant=tenant, access_token="CKz-stored-token-0123456789abcdef", refresh_token="na1-aaaa-bbbb-cccc",
+        expires_at=timezone.now() + timedelta(minutes=30),
+    )  # fmt: skip
+    assert get_access_token(tenant) == "CKz-stored-token-0123456789abcdef"
+    assert MASK in _record("token=%s", "CKz-stored-token-0123456789abcdef").getMessage()
+    assert "CKz-stored" not in mask_text("oops CKz-stored-token-0123456789abcdef")
+
+
+def test_the_mask_list_is_bounded_and_keeps_the_latest(monkeypatch: pytest.MonkeyPatch) -> None:
+    from collections import OrderedDict
+
+    from connector import logging as ourlogging
+
+    # This test's 2,000 values must not stay registered for the rest of the session.
+    monkeypatch.setattr(ourlogging, "_registered", OrderedDict(ourlogging._registered))
+    monkeypatch.setattr(ourlogging, "_longest_first", list(ourlogging._longest_first))
+
+    first = "bounded-first-secret-000001"
+    register_secret(first)
+    for n in range(ourlogging.MAX_REGISTERED + 10):
+        register_secret(f"bounded-secret-{n:08d}")
+    assert ourlogging.registered_count() == ourlogging.MAX_REGISTERED
+    latest = f"bounded-secret-{ourlogging.MAX_REGISTERED + 9:08d}"
+    assert mask_text(f"x {latest} y") == f"x {MASK} y"
+    assert first in mask_text(f"x {first} y")  # the oldest went first
+    register_secret(latest)  # registering again keeps one entry
+    assert ourlogging.registered_count() == ourlogging.MAX_REGISTERED

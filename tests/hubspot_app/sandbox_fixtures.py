@@ -18,7 +18,7 @@ import requests
 from django.utils import timezone
 
 from connector.models import Tenant
-from connector.tenancy import SESSION_TENANT_ID, SESSION_USER_EMAIL
+from connector.tenancy import SESSION_TENANT_ID, SESSION_USER_EMAIL, SESSION_USER_ID
 from hubspot_app.models import HubSpotInstallation
 from sandbox import demo
 from sandbox.core import FaultRule, SandboxConfig
@@ -107,7 +107,7 @@ def install_in_simulator(
             "access_token": access,
             "refresh_token": refresh,
             "expires_at": timezone.now() + expires_in,
-            "scopes": app_required_scopes(),
+            "scopes": [*app_required_scopes(), *app_optional_scopes()],  # what the simulator granted
             "installer_email": demo.INSTALLER_EMAIL,
             "installer_user_id": demo.INSTALLER_USER_ID,
             "hub_domain": demo.HUB_DOMAIN,
@@ -117,10 +117,17 @@ def install_in_simulator(
     return tenant
 
 
-def login(client: Any, tenant: Tenant, email: str = demo.INSTALLER_EMAIL) -> None:
+def login(
+    client: Any,
+    tenant: Tenant,
+    email: str = demo.INSTALLER_EMAIL,
+    user_id: int | None = demo.INSTALLER_USER_ID,
+) -> None:
+    """Sign ``client`` in as a HubSpot user of the tenant (by default the installer, a super admin)."""
     session = client.session
     session[SESSION_TENANT_ID] = tenant.pk
     session[SESSION_USER_EMAIL] = email
+    session[SESSION_USER_ID] = user_id
     session.save()
 
 

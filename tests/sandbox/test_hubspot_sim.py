@@ -945,6 +945,37 @@ def test_notes_need_the_contacts_write_scope(api: HubSpotApi, base: str) -> None
     assert [n["id"] for n in api.notes_for_deal(portal_id, deal["id"])] == [lenient.json()["id"]]
 
 
+def test_settings_users_answers_super_admin_under_its_scope(api: HubSpotApi, base: str) -> None:
+    # GET /settings/users/{version}/{userId} (legacy /settings/v3/users/{userId}) [doc].
+    portal_id = next(_portal_seq)
+    api.create_portal(portal_id, users=[(91, "admin@x.example"), (92, "sales@x.example")])
+    access, _ = api.install(portal_id, scopes=[*APP_SCOPES["required"], "settings.users.read"])
+    bearer = {"Authorization": f"Bearer {access}"}
+    admin = requests.get(f"{base}/settings/users/2026-03/91", headers=bearer, timeout=5)
+    assert admin.status_code == 200
+    assert admin.json() == {
+        "id": "91", "email": "admin@x.example", "roleIds": [], "superAdmin": True, "sendWelcomeEmail": False,
+    }  # fmt: skip
+    sales = requests.get(f"{base}/settings/v3/users/92", headers=bearer, timeout=5)
+    assert sales.json()["superAdmin"] is False
+    by_email = requests.get(
+        f"{base}/settings/users/2026-03/sales@x.example",
+        params={"idProperty": "EMAIL"},
+        headers=bearer,
+        timeout=5,
+    )
+    assert by_email.json()["id"] == "92"
+    assert requests.get(f"{base}/settings/users/2026-03/93", headers=bearer, timeout=5).status_code == 404
+    api.set_super_admin(portal_id, 92)
+    assert requests.get(f"{base}/settings/users/2026-03/92", headers=bearer, timeout=5).json()["superAdmin"]
+    without, _ = api.install(portal_id, scopes=APP_SCOPES["required"])
+    refused = requests.get(
+        f"{base}/settings/users/2026-03/91", headers={"Authorization": f"Bearer {without}"}, timeout=5
+    )
+    assert refused.status_code == 403
+    assert refused.json()["context"]["missingScopes"] == ["settings.users.read"]
+
+
 def test_app_scopes_match_the_app_project() -> None:
     from pathlib import Path
 

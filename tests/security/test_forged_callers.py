@@ -16,7 +16,7 @@ from django.urls import reverse
 from billing.models import StripeEvent
 from connector.models import Tenant
 from connector.tenancy import SESSION_TENANT_ID
-from hubspot_app.services import settings_link_for
+from hubspot_app.settings_access import settings_link_for
 from sandbox import demo
 from tests.hubspot_app.sandbox_fixtures import consent
 
@@ -90,7 +90,7 @@ def _callback_with_state(client, sandbox, state: str) -> str:  # type: ignore[no
 @pytest.mark.django_db
 def test_a_token_we_signed_for_something_else_is_not_a_state(client, sandbox) -> None:  # type: ignore[no-untyped-def]
     tenant = Tenant.objects.create(portal_id=demo.OTHER_PORTAL_ID)
-    link_token = parse_qs(urlsplit(settings_link_for(tenant)).query)["t"][0]
+    link_token = parse_qs(urlsplit(settings_link_for(tenant, user_id=demo.SALES_USER_ID) or "").query)["t"][0]
     assert _callback_with_state(client, sandbox, link_token) == "state_invalid"
     unsalted = signing.dumps("some-nonce")  # our key, default salt
     assert _callback_with_state(client, sandbox, unsalted) == "state_invalid"
@@ -108,11 +108,10 @@ def test_garbage_states_are_refused_cleanly(client, sandbox, state: str) -> None
 def test_a_settings_link_cannot_be_edited_to_open_another_tenant(client) -> None:  # type: ignore[no-untyped-def]
     mine = Tenant.objects.create(portal_id=demo.PORTAL_ID)
     other = Tenant.objects.create(portal_id=demo.OTHER_PORTAL_ID)
-    token = parse_qs(urlsplit(settings_link_for(mine)).query)["t"][0]
+    token = parse_qs(urlsplit(settings_link_for(mine, user_id=demo.SALES_USER_ID) or "").query)["t"][0]
     _, rest = token.split(":", 1)  # payload:timestamp:signature
-    forged_payload = signing.b64_encode(
-        json.dumps({"t": other.pk, "p": other.portal_id, "e": "", "u": None}, separators=(",", ":")).encode()
-    ).decode()
+    forged = {"t": other.pk, "p": other.portal_id, "u": demo.SALES_USER_ID, "e": "", "n": "forged-nonce"}
+    forged_payload = signing.b64_encode(json.dumps(forged, separators=(",", ":")).encode()).decode()
     response = client.get("/settings/open", {"t": f"{forged_payload}:{rest}"})
     assert response.status_code == 400
     assert SESSION_TENANT_ID not in client.session
