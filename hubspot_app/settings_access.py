@@ -31,7 +31,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from connector.audit import audit
-from connector.exceptions import HubSpotPermanentError, HubSpotRetryableError
+from connector.exceptions import HubSpotAuthError, HubSpotPermanentError, HubSpotRetryableError
 from connector.models import AuditLog, Tenant
 from connector.ratelimit import RateLimitTimeout, hubspot_limiter
 from hubspot_app.client import HubSpotClient, HubSpotForbiddenError, HubSpotNotFoundError
@@ -152,6 +152,9 @@ _REFUSALS = {
         "administrateur l'accorde en se connectant avec HubSpot ; d'ici là, la connexion Qonto ne "
         "peut pas être modifiée ici."
     ),
+    "uninstalled": _(
+        "L'application n'est plus installée sur ce compte HubSpot : réinstallez-la depuis HubSpot."
+    ),
     "unavailable": _(
         "HubSpot ne répond pas : vos droits n'ont pas pu être vérifiés. Réessayez dans un instant."
     ),
@@ -185,6 +188,10 @@ def connection_change_access(*, tenant: Tenant, user_id: Any) -> ChangeAccess:
     except HubSpotForbiddenError as exc:
         optional_scope_denied(tenant, USERS_SCOPE, detail=exc.detail)  # not asked again until reinstall
         return ChangeAccess(False, "scope_missing")
+    except HubSpotAuthError:
+        # HubSpot refused a fresh token: the app was uninstalled there (the client has already
+        # marked the tenant uninstalled). Nothing is left to change or disconnect.
+        return ChangeAccess(False, "uninstalled")
     except (HubSpotRetryableError, RateLimitTimeout):
         return ChangeAccess(False, "unavailable")
     except HubSpotPermanentError as exc:

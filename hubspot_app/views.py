@@ -240,6 +240,10 @@ def disconnect(request: HttpRequest) -> HttpResponse:
     tenant = request.tenant  # type: ignore[attr-defined]
     error: Any = ""
     access = connection_change_access(tenant=tenant, user_id=request.session.get(SESSION_USER_ID))
+    if access.reason == "uninstalled":
+        # Already uninstalled in HubSpot (the check's 401 recorded it): the disconnect is done.
+        tenant_logout(request)
+        return render(request, "hubspot/disconnected.html", {"portal_id": tenant.portal_id})
     if request.method == "POST" and not access.allowed:
         connection_change_refused(
             tenant=tenant,

@@ -260,9 +260,14 @@ def test_action_suspend_asks_for_a_reason_then_resume(support_client, world) -> 
 
 def test_action_retry_invoice(support_client, world, monkeypatch, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
     from connector import jobs
+    from tests.connector.invoicing.helpers import deal, line
 
     queued: list[object] = []
     monkeypatch.setattr(jobs, "invoice_create", queued.append)
+    # A retry reads the deal again from HubSpot (and checks it against today's invoices).
+    monkeypatch.setattr(
+        "connector.invoices.request.deal_snapshot_read", lambda **kwargs: deal(line(), id="9001")
+    )
     failed = world["failed"]
     in_qonto = Invoice.objects.create(
         tenant=world["tenant"],

@@ -84,11 +84,17 @@ def test_siret_select_lists_hubspot_company_properties(client, tenant) -> None:
 
 
 def test_siret_falls_back_to_text_when_hubspot_is_unreachable(client, tenant, settings) -> None:
+    hubspot_api = settings.HUBSPOT_API_BASE
     settings.HUBSPOT_API_BASE = "http://127.0.0.1:9"
     body = client.get(URL).content.decode()
     assert re.search(r'<input type="text" name="siret_property" value="qonto_siret"', body)
     assert "HubSpot ne répond pas" in body
-    # The form still works with the typed name.
+    # Who is a super admin cannot be checked either: connecting Qonto waits for HubSpot.
+    response = client.post(URL, form_data(siret_property="siret"))
+    assert response.status_code == 403
+    assert "pas pu être vérifiés" in response.content.decode()
+    # HubSpot back: the form works with the typed name.
+    settings.HUBSPOT_API_BASE = hubspot_api
     response = client.post(URL, form_data(siret_property="siret"))
     assert response.status_code == 302
     tenant.refresh_from_db()
