@@ -97,9 +97,7 @@ class Portals(HubSpotBase):
 
     def settings_user_get(self, request: Request, user_id: str, **_: str) -> Response:
         """One user of the portal; ``idProperty=EMAIL`` looks it up by e-mail [doc]."""
-        stop = self._need(request, ["settings.users.read"])
-        if stop:
-            return stop
+        self._require(request, ["settings.users.read"])
         by_email = request.args.get("idProperty", "USER_ID").upper() == "EMAIL"
         with self.lock:
             users = self._portal(request)["users"]
