@@ -131,6 +131,11 @@ class Deal(BaseModel):
     hubspot_deleted_at = models.DateTimeField(
         null=True, blank=True, help_text=_("Set when HubSpot says the deal no longer exists; syncing stops.")
     )
+    qonto_read_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text=_("When the card's Refresh last read this deal's invoices from Qonto."),
+    )
 
     class Meta:
         constraints = [
@@ -149,6 +154,14 @@ class QontoClientLink(BaseModel):
     qonto_client_id = models.CharField(max_length=64)
     tax_id = models.CharField(max_length=30, blank=True)
     fingerprint = models.CharField(max_length=64, blank=True, help_text=_("Hash of the billing data sent."))
+    qonto_name = models.CharField(
+        max_length=250, blank=True, help_text=_("The client's name in Qonto when we last read it.")
+    )
+    differences = models.JSONField(
+        default=list,
+        blank=True,
+        help_text=_("Fields where Qonto's client differs from HubSpot (Qonto's are kept): name, address…"),
+    )
 
     class Meta:
         constraints = [

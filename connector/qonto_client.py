@@ -292,6 +292,9 @@ class QontoClient:
             or {}
         )
 
+    def get_client(self, client_id: str) -> dict[str, Any]:
+        return dict(self.request("GET", f"/v2/clients/{client_id}").get("client") or {})
+
     def update_client(self, client_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         return dict(self.request("PATCH", f"/v2/clients/{client_id}", json=payload).get("client") or {})
 
@@ -314,6 +317,7 @@ class QontoClient:
         updated_from: datetime | None = None,
         updated_to: datetime | None = None,
         created_from: datetime | None = None,
+        created_to: datetime | None = None,
         sort_by: str | None = None,
     ) -> Page:
         """One page of ``GET /v2/client_invoices``.
@@ -337,6 +341,8 @@ class QontoClient:
             params["filter[updated_at_to]"] = utc_param(updated_to, round_up=True)
         if created_from:
             params["filter[created_at_from]"] = utc_param(created_from)
+        if created_to:
+            params["filter[created_at_to]"] = utc_param(created_to, round_up=True)
         if sort_by:
             params["sort_by"] = sort_by
         body = self.request("GET", "/v2/client_invoices", params=params)

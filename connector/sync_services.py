@@ -35,6 +35,7 @@ from django.utils import timezone
 
 from connector.exceptions import ApplicationError, HubSpotRetryableError
 from connector.invoices.apply import apply_qonto_invoice
+from connector.invoices.snapshots import deal_snapshot_forget
 from connector.invoices.state import tenant_state
 from connector.invoices.write_back import deal_properties
 from connector.logging import bind_tenant
@@ -264,6 +265,7 @@ def _write_back(tenant: Tenant, stats: _Stats, *, force: bool) -> int:
             _send_updates(tenant, client, batch_update_deals, pending, fingerprints, now, stats)
         finally:
             stats.hubspot_calls = int(client.calls)
+            deal_snapshot_forget(tenant_id=tenant.pk, deal_ids=[deal_id for deal_id, _ in pending])
         pending.clear()
         fingerprints.clear()
 

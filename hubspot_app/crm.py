@@ -21,6 +21,7 @@ from django.core.cache import cache
 
 from connector.exceptions import HubSpotPermanentError
 from connector.invoicing.snapshot import CompanySnapshot, DealSnapshot, LineItemSnapshot
+from hubspot_app.properties import VAT_NUMBER_PROPERTY_NAME
 from hubspot_app.scopes import TAX_RATES_SCOPE, optional_scope_denied, optional_scope_granted
 
 logger = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ LINE_ITEM_PROPERTIES = (
     "hs_tax_rate_group_id",
     "hs_line_item_currency_code",
 )
-COMPANY_PROPERTIES = ("name", "address", "address2", "city", "zip", "country")
+COMPANY_PROPERTIES = ("name", "address", "address2", "city", "zip", "country", VAT_NUMBER_PROPERTY_NAME)
 
 
 class Requester(Protocol):
@@ -183,7 +184,7 @@ def read_deal_snapshot(client: Requester, deal_id: str, *, siret_property: str) 
             zip=cp.get("zip"),
             country=cp.get("country"),
             siret=cp.get(siret_property),
-            vat_number=None,
+            vat_number=cp.get(VAT_NUMBER_PROPERTY_NAME),
         )
     return DealSnapshot(
         id=str(deal.get("id", deal_id)),

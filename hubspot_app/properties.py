@@ -186,7 +186,20 @@ COMPANY_SIRET_PROPERTY: Mapping[str, Any] = MappingProxyType(
         "Numéro SIRET (14 chiffres) de l'entreprise, repris sur les factures Qonto.",
     )
 )
-COMPANY_PROPERTIES: tuple[Mapping[str, Any], ...] = (COMPANY_SIRET_PROPERTY,)
+# The client's EU VAT number, read for reverse charge (``connector.invoicing.vat_regime``) and sent
+# to Qonto with the client. HubSpot has no standard VAT property [assumed: spec/hubspot.md §5.4].
+VAT_NUMBER_PROPERTY_NAME = "qonto_vat_number"
+COMPANY_VAT_NUMBER_PROPERTY: Mapping[str, Any] = MappingProxyType(
+    _prop(
+        VAT_NUMBER_PROPERTY_NAME,
+        "N° de TVA intracommunautaire",
+        "string",
+        "text",
+        "Numéro de TVA intracommunautaire de l'entreprise (ex. BE0403170701), repris sur les factures "
+        "Qonto ; nécessaire pour facturer un client de l'UE en autoliquidation.",
+    )
+)
+COMPANY_PROPERTIES: tuple[Mapping[str, Any], ...] = (COMPANY_SIRET_PROPERTY, COMPANY_VAT_NUMBER_PROPERTY)
 
 # Fields compared with HubSpot's definition to decide whether a PATCH is needed.
 COMPARED_FIELDS = ("label", "type", "fieldType", "groupName", "description")

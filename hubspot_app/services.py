@@ -194,9 +194,10 @@ def _limiter_for(tenant: Tenant) -> Callable[[], None]:
 def hubspot_setup(*, tenant_id: int) -> SetupReport:
     """Create (or repair) our property group and properties in the tenant's portal. Idempotent.
 
-    Deal group ``qonto_connector`` + ``DEAL_PROPERTIES``; and the company group + ``qonto_siret``
-    when the tenant keeps the SIRET in our own property. One listing per object type tells which
-    exist; a 409 on create (a race, or a stale listing) counts as "already there".
+    Deal group ``qonto_connector`` + ``DEAL_PROPERTIES``; and the company group with
+    ``qonto_vat_number``, plus ``qonto_siret`` when the tenant keeps the SIRET in our own property.
+    One listing per object type tells which exist; a 409 on create (a race, or a stale listing)
+    counts as "already there".
     """
     tenant = Tenant.objects.get(pk=tenant_id)
     bind_tenant(tenant.portal_id)
@@ -205,9 +206,15 @@ def hubspot_setup(*, tenant_id: int) -> SetupReport:
         report.skipped = True
         return report
     client = HubSpotClient(tenant, before_request=_limiter_for(tenant))
-    wanted_by_type: list[tuple[str, Any, tuple[Any, ...]]] = [("deals", DEAL_PROPERTY_GROUP, DEAL_PROPERTIES)]
-    if tenant.siret_property == SIRET_PROPERTY_NAME:
-        wanted_by_type.append(("companies", COMPANY_PROPERTY_GROUP, COMPANY_PROPERTIES))
+    company_properties = tuple(
+        p
+        for p in COMPANY_PROPERTIES
+        if p["name"] != SIRET_PROPERTY_NAME or tenant.siret_property == p["name"]
+    )
+    wanted_by_type: list[tuple[str, Any, tuple[Any, ...]]] = [
+        ("deals", DEAL_PROPERTY_GROUP, DEAL_PROPERTIES),
+        ("companies", COMPANY_PROPERTY_GROUP, company_properties),
+    ]
     for object_type, group, definitions in wanted_by_type:
         _ensure_group(client, object_type, group, report)
         existing = {p.get("name"): p for p in client.list_properties(object_type)}

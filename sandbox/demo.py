@@ -50,3 +50,4 @@ DEAL_COMPLETE_ID = "51200000001"  # several VAT rates, a discount, accented name
 DEAL_AMOUNT_ONLY_ID = "51200000002"  # no line items, only an amount
 DEAL_NO_SIRET_ID = "51200000003"  # company lacks its SIRET
 DEAL_FOREIGN_ID = "51200000004"  # Belgian company
+FOREIGN_VAT_NUMBER = "BE0512345684"  # invented, passes Belgium's check digits (mod 97)

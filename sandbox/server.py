@@ -62,6 +62,7 @@ def base_urls(config: SandboxConfig) -> dict[str, str]:
         "HUBSPOT_API_BASE": f"{base}/hubspot",
         "HUBSPOT_AUTH_BASE": f"{base}/hubspot-app",
         "QONTO_API_BASE": f"{base}/qonto",
+        "QONTO_APP_BASE": f"{base}/qonto/app",
         "STRIPE_API_BASE": f"{base}/stripe",
     }
 

@@ -29,16 +29,28 @@ requires_chromium = pytest.mark.skipif(
 
 @contextmanager
 def chromium_page(
-    monkeypatch: Any, *, width: int = 1100, height: int = 900, timeout_ms: int = 20_000, locale: str = "fr-FR"
+    monkeypatch: Any,
+    *,
+    width: int = 1100,
+    height: int = 900,
+    timeout_ms: int = 20_000,
+    locale: str = "fr-FR",
+    timezone_id: str | None = None,
 ) -> Iterator[Any]:
-    """A fresh browser context and page (French by default), closed afterwards."""
+    """A fresh browser context and page (French by default), closed afterwards.
+
+    ``timezone_id`` sets the browser's time zone (e.g. "UTC", to prove a page shows Paris time).
+    """
     sync_api = pytest.importorskip("playwright.sync_api")
     # Playwright's sync API runs an event loop in this thread; the ORM calls a test makes between
     # browser steps are plain synchronous ones, so Django's async-context guard does not apply.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(locale=locale, viewport={"width": width, "height": height})
+        options: dict[str, Any] = {"locale": locale, "viewport": {"width": width, "height": height}}
+        if timezone_id:
+            options["timezone_id"] = timezone_id
+        context = browser.new_context(**options)
         page = context.new_page()
         page.set_default_timeout(timeout_ms)
         try:

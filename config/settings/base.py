@@ -151,6 +151,8 @@ HUBSPOT_AUTH_BASE = env("HUBSPOT_AUTH_BASE", default="https://app.hubspot.com").
 # Qonto
 QONTO_API_BASE = env("QONTO_API_BASE", default="https://thirdparty.qonto.com").rstrip("/")
 QONTO_STAGING_TOKEN = env("QONTO_STAGING_TOKEN", default="")  # Qonto sandbox only
+# The Qonto web app where the seller opens an invoice (the card's "Ouvrir dans Qonto").
+QONTO_APP_BASE = env("QONTO_APP_BASE", default="https://app.qonto.com").rstrip("/")
 
 # Stripe
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
@@ -163,6 +165,8 @@ BILLING_GRACE_DAYS = env.int("BILLING_GRACE_DAYS", default=7)
 # Outbound budgets (connector.ratelimit), shared by every worker through Redis.
 HUBSPOT_RATE_LIMIT_PER_10S = env.int("HUBSPOT_RATE_LIMIT_PER_10S", default=100)
 QONTO_RATE_LIMIT_PER_10S = env.int("QONTO_RATE_LIMIT_PER_10S", default=800)
+# The card keeps each deal's HubSpot reads this long (our own writes and Refresh clear it).
+CARD_SNAPSHOT_TTL_S = env.int("CARD_SNAPSHOT_TTL_S", default=30)
 
 # Outbound HTTP (connector.http): every call has both timeouts.
 HTTP_CONNECT_TIMEOUT = env.float("HTTP_CONNECT_TIMEOUT", default=5.0)

@@ -19,18 +19,18 @@ from django.db import IntegrityError, transaction
 
 from connector import jobs
 from connector.exceptions import ApplicationError
+from connector.invoices.client_checks import shared_tax_id_conflict
 from connector.invoices.selectors import decimal_or_none, invoice_get_by_key, prior_invoices
+from connector.invoices.snapshots import deal_snapshot_forget, deal_snapshot_get
 from connector.invoices.state import invoice_settings_for, tenant_state, today_in_paris
 from connector.invoicing.builder import build_client_payload, build_invoice
-from connector.invoicing.deal_checks import validate_deal
+from connector.invoicing.deal_checks import company_label, deal_label, validate_deal
 from connector.invoicing.problems import InvoiceNotBuildable, Problem
 from connector.invoicing.reference import invoice_reference, new_key
 from connector.invoicing.request_checks import validate_request
 from connector.invoicing.snapshot import DealSnapshot, PriorInvoice, TenantInvoiceSettings
+from connector.invoicing.vat_regime import VatMode, parse_vat_mode, vat_mode_problems, vat_situation
 from connector.models import Deal, Invoice, Tenant
-from connector.ratelimit import hubspot_limiter
-from hubspot_app.client import HubSpotClient
-from hubspot_app.crm import read_deal_snapshot
 
 logger = logging.getLogger(__name__)
 
@@ -60,11 +60,16 @@ def invoice_request_create(
     idempotency_key: str,
     snapshot: DealSnapshot | None = None,
     lang: str = "fr",
+    vat_mode: str | None = None,
+    confirm_shared_client: bool = False,
 ) -> CreateResult:
     """Accept a click: validate, build and commit a PENDING invoice, queue its creation.
 
     The same ``idempotency_key`` answers the same row (``created=False``), even under concurrency.
-    Raises ``InvoiceRequestRefused`` with the problems to fix.
+    ``vat_mode`` ("standard" | "reverse_charge") must be given for a client outside France (the card
+    shows the choice); ``confirm_shared_client`` accepts billing a Qonto client already used by
+    another HubSpot company with the same SIRET. Raises ``InvoiceRequestRefused`` with the problems
+    to fix.
     """
     existing = invoice_get_by_key(tenant=tenant, idempotency_key=idempotency_key)
     if existing is not None:
@@ -86,9 +91,21 @@ def invoice_request_create(
         if existing is not None:  # a concurrent twin won the lock first
             return CreateResult(existing, False)
         previous = list(Invoice.objects.filter(tenant=tenant, hubspot_deal_id=deal_id).order_by("created_at"))
-        problems = validate_request(
-            kind, percentage, snapshot, prior_invoices(previous), settings=inv_settings
+        priors = prior_invoices(previous)
+        situation = vat_situation(snapshot.company)
+        problems = vat_mode_problems(
+            situation,
+            vat_mode,
+            priors,
+            company=company_label(snapshot.company) if snapshot.company else "",
+            deal=deal_label(snapshot),
+            required=True,
         )
+        mode = parse_vat_mode(vat_mode) or VatMode.STANDARD
+        problems += validate_request(kind, percentage, snapshot, priors, settings=inv_settings, vat_mode=mode)
+        if not problems and not confirm_shared_client:
+            conflict = shared_tax_id_conflict(tenant=tenant, company=snapshot.company)
+            problems += [conflict] if conflict else []
         if problems:
             raise InvoiceRequestRefused(problems)
         invoice = Invoice(
@@ -103,7 +120,7 @@ def invoice_request_create(
         invoice.reconcile_key = unused_key()
         invoice.reference = invoice_reference(snapshot.name, invoice.reconcile_key)
         try:
-            build_into(invoice, snapshot, inv_settings, prior_invoices(previous))
+            build_into(invoice, snapshot, inv_settings, priors, vat_mode=mode)
         except InvoiceNotBuildable as exc:  # validated just above: only a bug would get here
             raise InvoiceRequestRefused(list(exc.problems) or [Problem.invoice_exists()]) from exc
         _remember_deal(deal, snapshot)
@@ -116,6 +133,7 @@ def invoice_request_create(
                 return CreateResult(twin, False)
             raise InvoiceRequestRefused([Problem.invoice_exists()]) from None
         jobs.invoice_create(str(invoice.id))
+    deal_snapshot_forget(tenant_id=tenant.pk, deal_ids=[deal_id])
     logger.info("invoice %s queued (%s) for deal %s", invoice.id, kind, deal_id)
     return CreateResult(invoice, True)
 
@@ -129,9 +147,18 @@ def unused_key() -> str:
 
 
 def build_into(
-    invoice: Invoice, snapshot: DealSnapshot, inv_settings: TenantInvoiceSettings, prior: list[PriorInvoice]
+    invoice: Invoice,
+    snapshot: DealSnapshot,
+    inv_settings: TenantInvoiceSettings,
+    prior: list[PriorInvoice],
+    *,
+    vat_mode: str | None = None,
 ) -> None:
-    """Build the Qonto payload now, so amounts and limits are fixed at the click (client id later)."""
+    """Build the Qonto payload now, so amounts and limits are fixed at the click (client id later).
+
+    ``vat_mode`` defaults to the one the invoice was first built with (a retry keeps it).
+    """
+    mode = VatMode(vat_mode or (invoice.payload or {}).get("vat_mode") or VatMode.STANDARD)
     built = build_invoice(
         snapshot,
         inv_settings,
@@ -141,6 +168,7 @@ def build_into(
         client_id="",
         reference=invoice.reference,
         today=today_in_paris(),
+        vat_mode=mode,
     )
     company = snapshot.company
     assert company is not None  # validate_deal guarantees it
@@ -149,6 +177,7 @@ def build_into(
         "client": build_client_payload(company),
         "company_id": company.id,
         "vat_breakdown": {k: str(v) for k, v in built.vat_breakdown.items()},
+        "vat_mode": mode.value,
     }
     invoice.subtotal_amount = built.subtotal
     invoice.vat_amount = built.vat
@@ -159,8 +188,8 @@ def build_into(
 
 
 def deal_snapshot_read(*, tenant: Tenant, deal_id: str) -> DealSnapshot:
-    client = HubSpotClient(tenant, before_request=hubspot_limiter(tenant.portal_id).acquire)
-    return read_deal_snapshot(client, deal_id, siret_property=tenant.siret_property)
+    """The deal as HubSpot has it now (≤ 3 calls); the card's cache gets this fresh copy too."""
+    return deal_snapshot_get(tenant=tenant, deal_id=deal_id, fresh=True).snapshot
 
 
 # --- retry (card and admin) ---------------------------------------------------------------------

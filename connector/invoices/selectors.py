@@ -52,6 +52,7 @@ def prior_invoices(invoices: list[Invoice]) -> list[PriorInvoice]:
             subtotal_by_vat=current_subtotal_by_vat(inv),
             subtotal=inv.subtotal_amount,
             total=inv.total_amount,
+            vat_mode=str((inv.payload or {}).get("vat_mode") or "standard"),
         )
         for inv in invoices
     ]

@@ -29,7 +29,7 @@ from connector.invoices.selectors import SETTLED
 from connector.invoices.state import tenant_state
 from connector.invoicing.reference import key_of_reference, reference_matches
 from connector.logging import bind_tenant
-from connector.models import Invoice
+from connector.models import Deal, Invoice
 from connector.qonto_client import QontoClient, QontoValidationError
 from connector.ratelimit import distributed_lock, lock_is_held, qonto_limiter
 
@@ -203,6 +203,8 @@ def record_created(invoice_pk: Any, data: dict[str, Any]) -> None:
         else:
             inv.error_code = inv.error_message = ""
         inv.save()
+        # Qonto just answered about this deal's invoice: the card's "Lu dans Qonto le…" says so.
+        Deal.objects.filter(pk=inv.deal_id).update(qonto_read_at=timezone.now())
         jobs.invoice_write_back(str(inv.id))
         jobs.invoice_settled(str(inv.id))  # automation runs waiting on it (workflow action, stage rule)
 

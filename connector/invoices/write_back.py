@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from datetime import datetime
 from decimal import Decimal
@@ -9,10 +10,12 @@ from decimal import Decimal
 from django.utils import timezone
 
 from connector.exceptions import HubSpotPermanentError
+from connector.invoices.links import qonto_app_url
 from connector.invoices.selectors import card_status, invoice_view
+from connector.invoices.snapshots import deal_snapshot_forget
 from connector.invoicing.summary import deal_totals, invoice_summary_lines, is_overdue, note_html
 from connector.logging import bind_tenant
-from connector.models import Deal, Invoice, Tenant
+from connector.models import Deal, Invoice, QontoConnection, Tenant
 from connector.ratelimit import hubspot_limiter
 from hubspot_app.client import HubSpotClient
 from hubspot_app.crm import create_deal_note, update_deal
@@ -38,7 +41,8 @@ def deal_properties(*, invoices: list[Invoice], deal_amount: Decimal | None, now
         "qonto_left_to_invoice": _cents(totals.left_to_invoice),
         "qonto_overdue": "true" if any(is_overdue(v.status, v.due_date, today) for v in views) else "false",
         "qonto_invoices_summary": invoice_summary_lines(views),
-        "qonto_last_sync_at": now.astimezone().isoformat(timespec="seconds"),
+        # Europe/Paris (TIME_ZONE), with its offset: HubSpot shows it in the user's time zone anyway.
+        "qonto_last_sync_at": timezone.localtime(now).isoformat(timespec="seconds"),
     }
     if latest is not None:
         props.update(
@@ -52,6 +56,11 @@ def deal_properties(*, invoices: list[Invoice], deal_amount: Decimal | None, now
             }
         )
     return props
+
+
+def _organization_slug(tenant: Tenant) -> str:
+    connection = QontoConnection.objects.filter(tenant=tenant).only("organization_slug").first()
+    return connection.organization_slug if connection else ""
 
 
 def invoice_write_back(*, invoice_id: str) -> None:
@@ -77,12 +86,19 @@ def invoice_write_back(*, invoice_id: str) -> None:
         hubspot_setup(tenant_id=tenant.pk)
         update_deal(client, inv.hubspot_deal_id, props)
     Deal.objects.filter(pk=inv.deal_id).update(pushed_at=now)
+    deal_snapshot_forget(tenant_id=tenant.pk, deal_ids=[inv.hubspot_deal_id])
     if inv.hubspot_written_at is None and inv.qonto_invoice_id:
         # The notes scope is optional: without it the properties are written, the note is not. A
         # 403 is recorded once on the installation, and no later invoice asks again.
         if optional_scope_granted(tenant, NOTES_SCOPE):
+            # The note links the seller to the invoice in the Qonto app, not to the customer's
+            # payment page.
+            app_url = qonto_app_url(
+                organization_slug=_organization_slug(tenant), qonto_invoice_id=inv.qonto_invoice_id
+            )
+            view = dataclasses.replace(invoice_view(inv), url=app_url)
             try:
-                html = note_html(invoice_view(inv), "fr")
+                html = note_html(view, "fr")
                 create_deal_note(client, inv.hubspot_deal_id, html, now.isoformat())
             except HubSpotPermanentError as exc:
                 if exc.code != "hubspot_missing_scopes":

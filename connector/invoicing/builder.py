@@ -24,7 +24,7 @@ from connector.invoicing.amounts import (
     parse_decimal,
 )
 from connector.invoicing.client_payload import build_client_payload, client_fingerprint
-from connector.invoicing.deal_checks import analyse_deal, deal_label, validate_deal
+from connector.invoicing.deal_checks import analyse_deal, company_label, deal_label, validate_deal
 from connector.invoicing.lines import SourceLine, line_subtotal, line_vat, subtotals_by_vat
 from connector.invoicing.problems import InvoiceNotBuildable
 from connector.invoicing.request_checks import (
@@ -51,6 +51,13 @@ from connector.invoicing.text import (
     title_and_overflow,
 )
 from connector.invoicing.vat import ALLOWED_FRACTIONS, format_vat_fr
+from connector.invoicing.vat_regime import (
+    VatMode,
+    reverse_charge_mention,
+    vat_mode_problems,
+    vat_situation,
+    with_vat_mode,
+)
 
 __all__ = [  # the client body is re-exported: callers build both from here
     "BuiltInvoice",
@@ -194,8 +201,12 @@ def build_invoice(
     client_id: str,
     reference: str,
     today: date,
+    vat_mode: VatMode | str = VatMode.STANDARD,
 ) -> BuiltInvoice:
     """The Qonto draft invoice for ``deal``: always ``status: "draft"``, dated ``today``.
+
+    ``vat_mode="reverse_charge"`` (an EU business client with a valid VAT number, ``vat_regime``):
+    every line at 0 % and the legal mention with the client's VAT number in ``footer``.
 
     ``prior_invoices`` are the deal's other invoices (not this one). ``client_id`` may be "" when
     the Qonto client is resolved later: the caller then sets ``payload["client_id"]`` before sending.
@@ -204,11 +215,22 @@ def build_invoice(
     empty or too long, negative payment terms).
     """
     priors_all = tuple(prior_invoices)
+    mode = VatMode(vat_mode)
+    situation = vat_situation(deal.company)
     problems = validate_deal(deal, settings, kind=kind) + validate_request(
-        kind, percentage, deal, priors_all, settings=settings
+        kind, percentage, deal, priors_all, settings=settings, vat_mode=mode
+    )
+    problems += vat_mode_problems(
+        situation,
+        mode.value,
+        priors_all,
+        company=company_label(deal.company) if deal.company else "",
+        deal=deal_label(deal),
+        required=False,
     )
     if problems:
         raise InvoiceNotBuildable(problems)
+    deal, settings = with_vat_mode(deal, settings, mode)
     invoice_kind = InvoiceKind(kind)
     if not reference or len(reference) > PURCHASE_ORDER_MAX:
         # The reference finds the invoice again in Qonto: cutting it would break that silently.
@@ -260,6 +282,11 @@ def build_invoice(
     }
     if header:
         payload["header"] = shorten(header, DESCRIPTION_MAX)
+    if mode is VatMode.REVERSE_CHARGE:
+        assert situation.vat_number is not None  # vat_mode_problems refused it otherwise
+        # Qonto documents ``items[].vat_exemption_reason`` with Italian codes only ("N1") [doc]; its
+        # French values are not documented, so the mention goes in the printed footer [assumed].
+        payload["footer"] = reverse_charge_mention(situation.vat_number)
     payload["items"] = [line.item() for line in lines]
 
     breakdown: dict[str, Decimal] = {}

@@ -161,3 +161,38 @@ def in_sirene(country_code: str) -> bool:
 def client_locale(country_code: str) -> str:
     """The Qonto document language for a client: "FR" in French-speaking places, else "EN"."""
     return "FR" if country_code in FRENCH_LOCALE_COUNTRIES else "EN"
+
+
+# "en Belgique", "au Portugal", "aux Pays-Bas": French needs the right preposition before a country.
+_AU_COUNTRIES = frozenset(
+    {"BR", "CA", "CL", "DK", "GB", "JP", "LU", "MA", "MX", "PE", "PT", "SN", "VN", "CM", "BJ", "GA", "KE"}
+)
+_AUX_COUNTRIES = frozenset({"NL", "US", "AE", "PH"})
+_FRENCH_NAMES = {"NL": "Pays-Bas", "US": "États-Unis", "GB": "Royaume-Uni", "CZ": "Tchéquie"}
+
+
+def country_name(code: str, lang: str = "fr") -> str:
+    """ "BE" → "Belgique" (fr) / "Belgium" (en); the code itself when pycountry does not know it."""
+    country = pycountry.countries.get(alpha_2=code)
+    if country is None:
+        return code
+    name = str(getattr(country, "common_name", None) or country.name)
+    if lang == "en":
+        return name
+    return _FRENCH_NAMES.get(code) or _french_translations().gettext(name)
+
+
+def country_in_fr(code: str) -> str:
+    """ "BE" → "en Belgique", "PT" → "au Portugal", "NL" → "aux Pays-Bas"."""
+    name = country_name(code, "fr")
+    if code in _AUX_COUNTRIES:
+        return f"aux {name}"
+    if code in _AU_COUNTRIES:
+        return f"au {name}"
+    return f"en {name}"
+
+
+def country_in_en(code: str) -> str:
+    """ "BE" → "in Belgium", "NL" → "in the Netherlands"."""
+    article = "the " if code in _AUX_COUNTRIES | {"GB"} else ""
+    return f"in {article}{country_name(code, 'en')}"

@@ -16,7 +16,15 @@ class Money:
     value: Decimal
 
 
-MessageParam = str | Decimal | Money
+@dataclass(frozen=True)
+class Localized:
+    """A message parameter that reads differently per language (a country name, a list of fields)."""
+
+    fr: str
+    en: str
+
+
+MessageParam = str | Decimal | Money | Localized
 
 _FIX_IN_LINE = "sur la ligne de produit de la transaction dans HubSpot"
 _FIX_IN_LINE_EN = "on the deal's line item in HubSpot"
@@ -221,6 +229,63 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     # The tenant's state is explained by the caller, already in the user's language.
     "tenant_not_operational": {"fr": "{message}", "en": "{message}"},
+    # --- VAT outside France (``vat_regime``): blocking problems -------------------------------
+    "vat_mode_required": {
+        "fr": "« {company} » est établie {country_in} : choisissez la TVA de la facture (autoliquidation "
+        "ou TVA française) avant de facturer.",
+        "en": "“{company}” is established {country_in}: choose the invoice's VAT (reverse charge or "
+        "French VAT) before invoicing.",
+    },
+    "invalid_vat_mode": {
+        "fr": "Mode de TVA inconnu (« {value} ») : choisissez « autoliquidation » ou « TVA française ».",
+        "en": "Unknown VAT mode (“{value}”): choose “reverse charge” or “French VAT”.",
+    },
+    "reverse_charge_unavailable:missing": {
+        "fr": "L'autoliquidation demande le numéro de TVA intracommunautaire de « {company} » "
+        "({country}) : renseignez la propriété « N° de TVA intracommunautaire » de l'entreprise dans "
+        "HubSpot.",
+        "en": "Reverse charge needs the EU VAT number of “{company}” ({country}): fill in the company's "
+        "“N° de TVA intracommunautaire” property in HubSpot.",
+    },
+    "reverse_charge_unavailable:invalid": {
+        "fr": "Le numéro de TVA intracommunautaire de « {company} » (« {value} ») n'est pas un numéro "
+        "valide de ce pays ({country}) : corrigez la propriété « N° de TVA intracommunautaire » de "
+        "l'entreprise dans HubSpot pour facturer en autoliquidation.",
+        "en": "The EU VAT number of “{company}” (“{value}”) is not a valid number of its country "
+        "({country}): correct the company's “N° de TVA intracommunautaire” property in HubSpot to "
+        "invoice with reverse charge.",
+    },
+    "reverse_charge_unavailable:outside": {
+        "fr": "L'autoliquidation intracommunautaire ne s'applique qu'aux clients établis dans un autre "
+        "pays de l'Union européenne ; « {company} » est établie {country_in}.",
+        "en": "EU reverse charge only applies to clients established in another EU country; "
+        "“{company}” is established {country_in}.",
+    },
+    "vat_mode_mismatch:reverse": {
+        "fr": "Les factures déjà faites pour la transaction « {deal} » sont en autoliquidation : "
+        "celle-ci doit l'être aussi (un solde déduit les acomptes taux par taux).",
+        "en": "The invoices already made for the deal “{deal}” use reverse charge: this one must too "
+        "(a balance deducts the deposits rate by rate).",
+    },
+    "vat_mode_mismatch:standard": {
+        "fr": "Les factures déjà faites pour la transaction « {deal} » sont avec la TVA française : "
+        "celle-ci doit l'être aussi (un solde déduit les acomptes taux par taux).",
+        "en": "The invoices already made for the deal “{deal}” use French VAT: this one must too "
+        "(a balance deducts the deposits rate by rate).",
+    },
+    # --- The Qonto client ---------------------------------------------------------------------
+    "shared_tax_id": {
+        "fr": "Le SIRET {value} de « {company} » est déjà celui du client Qonto « {other} », facturé "
+        "depuis une autre entreprise HubSpot : la facture irait à ce client. Si c'est bien la même "
+        "société, confirmez-le ; sinon, corrigez le SIRET dans HubSpot.",
+        "en": "The SIRET {value} of “{company}” already belongs to the Qonto client “{other}”, invoiced "
+        "from another HubSpot company: the invoice would go to that client. If it is the same company, "
+        "confirm it; otherwise, correct the SIRET in HubSpot.",
+    },
+    "deal_not_ready": {
+        "fr": "Complétez d'abord les informations de la transaction « {deal} » listées ci-dessus.",
+        "en": "First complete the information of the deal “{deal}” listed above.",
+    },
     "nothing_left": {
         "fr": "Il ne reste rien à facturer sur la transaction « {deal} » : les factures existantes "
         "couvrent déjà tout son montant.",
@@ -228,3 +293,40 @@ MESSAGES: dict[str, dict[str, str]] = {
         "its whole amount.",
     },
 }
+
+
+# Warnings: they do not block the invoice; the card shows them before the click (same table, so
+# ``Problem`` renders them).
+MESSAGES.update(
+    {
+        "client_in_eu": {
+            "fr": "« {company} » est établie {country_in} (n° de TVA {value}) : la TVA française ne "
+            "s'applique normalement pas à une prestation de services pour un client professionnel de l'UE. "
+            "Choisissez l'autoliquidation (0 %, mention légale ajoutée à la facture) ou la TVA française.",
+            "en": "“{company}” is established {country_in} (VAT number {value}): French VAT does not "
+            "normally apply to services for a business client in the EU. Choose reverse charge (0%, the "
+            "legal mention is added to the invoice) or French VAT.",
+        },
+        "client_in_eu_without_vat_number": {
+            "fr": "« {company} » est établie {country_in}, mais HubSpot n'a pas de numéro de TVA "
+            "intracommunautaire valide pour elle : la facture serait établie avec la TVA française. Pour "
+            "l'autoliquidation, renseignez la propriété « N° de TVA intracommunautaire » de l'entreprise.",
+            "en": "“{company}” is established {country_in}, but HubSpot has no valid EU VAT number for it: "
+            "the invoice would carry French VAT. For reverse charge, fill in the company's “N° de TVA "
+            "intracommunautaire” property.",
+        },
+        "client_outside_eu": {
+            "fr": "« {company} » est établie hors de l'Union européenne ({country}) : la facture sera "
+            "établie avec la TVA française. Vérifiez avec votre expert-comptable qu'elle s'applique.",
+            "en": "“{company}” is established outside the European Union ({country}): the invoice will carry "
+            "French VAT. Check with your accountant that it applies.",
+        },
+        "client_differs_in_qonto": {
+            "fr": "La fiche de « {company} » dans Qonto diffère de HubSpot ({value}) : la facture reprend "
+            "la fiche Qonto, que le connecteur ne modifie pas. Corrigez-la dans Qonto si HubSpot a raison.",
+            "en": "The Qonto record of “{company}” differs from HubSpot ({value}): the invoice uses "
+            "the Qonto record, which the connector does not change. Correct it in Qonto if HubSpot is "
+            "right.",
+        },
+    }
+)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from connector.invoicing.amounts import decimal_str, format_eur_en, format_eur_fr, format_number_fr
-from connector.invoicing.messages import MESSAGES, MessageParam, Money
+from connector.invoicing.messages import MESSAGES, Localized, MessageParam, Money
 
 LANGUAGES = ("fr", "en")
 
@@ -22,6 +22,8 @@ def _language(lang: str | None) -> str:
 def _render(param: MessageParam, lang: str) -> str:
     if isinstance(param, Money):
         return format_eur_en(param.value) if lang == "en" else format_eur_fr(param.value)
+    if isinstance(param, Localized):
+        return param.en if lang == "en" else param.fr
     if isinstance(param, Decimal):
         return decimal_str(param) if lang == "en" else format_number_fr(param)
     return param

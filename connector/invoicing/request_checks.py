@@ -25,6 +25,7 @@ from connector.invoicing.snapshot import (
     PriorInvoice,
     TenantInvoiceSettings,
 )
+from connector.invoicing.vat_regime import with_vat_mode
 
 # ---------------------------------------------------------------------------------------------
 # The request
@@ -86,13 +87,15 @@ def validate_request(
     prior_invoices: Iterable[PriorInvoice],
     *,
     settings: TenantInvoiceSettings | None = None,
+    vat_mode: str = "standard",
 ) -> list[Problem]:
     """Is this invoice, on top of the deal's existing ones, acceptable?
 
     ``prior_invoices`` are the deal's other invoices (never the one being built). Amount checks
     compare excl. VAT with the full invoice the deal would give; they are skipped when the deal
     itself has problems (``validate_deal`` reports those). Pass ``settings`` so lines without a tax
-    rate are grouped at the tenant's rate, as the builder will: the cent-exact checks need it.
+    rate are grouped at the tenant's rate, as the builder will: the cent-exact checks need it; and
+    ``vat_mode`` ("reverse_charge" groups every line at 0 %, as the builder will then).
     """
     label = deal_label(deal)
     try:
@@ -115,23 +118,32 @@ def validate_request(
         problems.append(Problem("unexpected_percentage", "percentage"))
 
     priors = live_priors(prior_invoices)
-    if kind is InvoiceKind.FULL and priors:
-        existing = ", ".join(prior_label(p) for p in priors)
-        problems.append(Problem("invoice_exists", "kind", {"deal": label, "value": existing}))
-        return problems
-
     effective = settings or TenantInvoiceSettings(
         vat_rate_percent=Decimal(20), payment_terms_days=0, iban="", allow_siren=True
     )
+    if vat_mode != "standard":
+        deal, effective = with_vat_mode(deal, effective, vat_mode)
     deal_problems, lines = analyse_deal(deal, effective)
-    if deal_problems or kind is InvoiceKind.FULL:
-        return problems
-
     full_by_vat = subtotals_by_vat(lines)
     full_subtotal = sum(full_by_vat.values(), ZERO)
     invoiced = sum((p.subtotal for p in priors), ZERO)
     remaining = remaining_by_vat(full_by_vat, priors)
-    if full_subtotal <= ZERO or invoiced >= full_subtotal or all(v <= ZERO for v in remaining.values()):
+    nothing_left = (
+        full_subtotal <= ZERO or invoiced >= full_subtotal or all(v <= ZERO for v in remaining.values())
+    )
+
+    if kind is InvoiceKind.FULL and priors:
+        # One message for a deal that is fully invoiced, whatever the button: never advise a balance
+        # that would then answer "nothing left".
+        if not deal_problems and nothing_left:
+            problems.append(Problem("nothing_left", "kind", {"deal": label}))
+            return problems
+        existing = ", ".join(prior_label(p) for p in priors)
+        problems.append(Problem("invoice_exists", "kind", {"deal": label, "value": existing}))
+        return problems
+    if deal_problems or kind is InvoiceKind.FULL:
+        return problems
+    if nothing_left:
         problems.append(Problem("nothing_left", "kind", {"deal": label}))
         return problems
 

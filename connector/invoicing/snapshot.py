@@ -107,6 +107,7 @@ class PriorInvoice:
     subtotal_by_vat: Mapping[str, Decimal] = field(default_factory=dict, hash=False)
     subtotal: Decimal = Decimal("0")
     total: Decimal = Decimal("0")
+    vat_mode: str = "standard"  # "standard" (French VAT) or "reverse_charge" (``vat_regime``)
 
     @property
     def live(self) -> bool:

@@ -42,6 +42,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Service momentanément indisponible. Réessayez dans un instant.",
         "en": "Service temporarily unavailable. Try again in a moment.",
     },
+    "qonto_unavailable": {
+        "fr": "Qonto ne répond pas pour le moment : la carte montre ce qui a été lu la dernière fois. "
+        "Réessayez dans un instant.",
+        "en": "Qonto is not answering right now: the card shows what was last read. Try again in a moment.",
+    },
 }
 
 

@@ -1,22 +1,33 @@
-"""What the card renders: the tenant's state, the deal's readiness, its invoices and totals."""
+"""What the card renders: the tenant's state, the deal's readiness, its invoices and totals.
+
+The deal's HubSpot data comes from the per-deal snapshot cache (``connector.invoices.snapshots``):
+a card GET reads HubSpot at most once per ``CARD_SNAPSHOT_TTL_S`` per deal, never Qonto.
+"""
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.utils import timezone
 
 from connector import jobs
-from connector.invoices.request import deal_snapshot_read
+from connector.invoices.deal_view import deal_view
+from connector.invoices.links import payment_url, qonto_app_url
 from connector.invoices.selectors import card_status, decimal_or_none, invoice_view
+from connector.invoices.snapshots import deal_snapshot_get
 from connector.invoices.state import invoice_settings_for, tenant_state
+from connector.invoicing.client_payload import differences_warning
 from connector.invoicing.deal_checks import validate_deal
-from connector.invoicing.snapshot import TenantInvoiceSettings
+from connector.invoicing.problems import Problem
+from connector.invoicing.snapshot import CompanySnapshot, TenantInvoiceSettings
 from connector.invoicing.summary import deal_totals
-from connector.models import Invoice, QontoConnection, Tenant
+from connector.models import Deal, Invoice, QontoConnection, SyncRun, Tenant
+
+logger = logging.getLogger(__name__)
 
 ERROR_MESSAGES = {
     "en": "Invoice creation failed.",
@@ -28,7 +39,14 @@ def _money(value: Decimal | None) -> str | None:
     return None if value is None else f"{value.quantize(Decimal('0.01'))}"
 
 
-def invoice_json(invoice: Invoice, lang: str) -> dict[str, Any]:
+def _utc(value: datetime | None) -> str | None:
+    """Timestamps go out in UTC (card-api.md); the cards show them in Europe/Paris."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def invoice_json(invoice: Invoice, lang: str, *, organization_slug: str = "") -> dict[str, Any]:
     status = card_status(invoice)
     error = None
     if status == "failed":
@@ -39,6 +57,12 @@ def invoice_json(invoice: Invoice, lang: str) -> dict[str, Any]:
             or ERROR_MESSAGES[lang],
             "retryable": bool(invoice.error_retryable and not invoice.qonto_invoice_id),
         }
+    payload = invoice.payload or {}
+    notices = []
+    company = (payload.get("client") or {}).get("name") or ""
+    differs = differences_warning(company, payload.get("client_differences") or [])
+    if differs is not None:
+        notices.append(differs.as_json(lang))
     return {
         "id": str(invoice.id),
         "kind": invoice.kind,
@@ -51,11 +75,22 @@ def invoice_json(invoice: Invoice, lang: str) -> dict[str, Any]:
         "vat_amount": _money(invoice.vat_amount),
         "subtotal_amount": _money(invoice.subtotal_amount),
         "currency": invoice.currency,
-        "qonto_url": invoice.qonto_url or None,
+        # The seller's invoice in the Qonto app (a draft too); the customer's page once finalized.
+        "qonto_url": qonto_app_url(
+            organization_slug=organization_slug, qonto_invoice_id=invoice.qonto_invoice_id
+        ),
+        "payment_url": payment_url(invoice),
+        "vat_mode": str(payload.get("vat_mode") or "standard"),
         "deducted": invoice.deducted or [],
+        "notices": notices,
         "error": error,
-        "created_at": invoice.created_at.isoformat().replace("+00:00", "Z"),
+        "created_at": _utc(invoice.created_at),
     }
+
+
+def organization_slug_of(tenant: Tenant) -> str:
+    connection = QontoConnection.objects.filter(tenant=tenant).only("organization_slug").first()
+    return connection.organization_slug if connection else ""
 
 
 def _settings_url(tenant: Tenant, user_id: str, user_email: str) -> str | None:
@@ -64,12 +99,53 @@ def _settings_url(tenant: Tenant, user_id: str, user_email: str) -> str | None:
     return settings_link_for(tenant, user_id=user_id, user_email=user_email)
 
 
+def company_url(tenant: Tenant, company_id: str) -> str:
+    """The company's record in HubSpot [seen: app.hubspot.com/contacts/{portal}/record/0-2/{id}]."""
+    return f"{settings.HUBSPOT_AUTH_BASE}/contacts/{tenant.portal_id}/record/0-2/{company_id}"
+
+
+def _problem_json(problem: Problem, lang: str, links: dict[str, str | None]) -> dict[str, Any]:
+    """A problem in the contract's shape, with ``url`` where it is fixed (company record, settings)."""
+    out: dict[str, Any] = problem.as_json(lang)
+    area = problem.field.split(".", 1)[0].split("[", 1)[0]
+    url = links.get(area)
+    if url:
+        out["url"] = url
+    return out
+
+
+def _last_read_at(tenant: Tenant, deal: Deal | None) -> datetime | None:
+    """When Qonto was last read for this deal: the card's Refresh or the last successful sync."""
+    synced = (
+        SyncRun.objects.filter(tenant=tenant, status=SyncRun.Status.SUCCEEDED)
+        .order_by("-started_at")
+        .values_list("started_at", flat=True)
+        .first()
+    )
+    candidates = [t for t in (synced, deal.qonto_read_at if deal else None) if t is not None]
+    return max(candidates) if candidates else None
+
+
+def _queue_stale_refresh(tenant: Tenant, deal_id: str, invoices: list[Invoice]) -> None:
+    """Stale statuses: refresh this deal from Qonto in the background (≤ once per 5 min per deal)."""
+    stale = tenant.last_synced_at is None or timezone.now() - tenant.last_synced_at > timedelta(minutes=5)
+    if stale and any(i.qonto_invoice_id for i in invoices):
+        from django.core.cache import cache
+
+        if cache.add(f"card:deal-sync:{tenant.pk}:{deal_id}", 1, 300):
+            try:
+                jobs.deal_sync(tenant.pk, deal_id)
+            except Exception:  # a broker outage must not break the card
+                logger.warning("could not queue the refresh of deal %s", deal_id)
+
+
 def card_state(
     *, tenant: Tenant, deal_id: str, lang: str, user_id: str = "", user_email: str = ""
 ) -> dict[str, Any]:
     """``user_id`` / ``user_email``: the HubSpot user of the signed call (the settings link is theirs)."""
     state = tenant_state(tenant, lang=lang)
-    snapshot = deal_snapshot_read(tenant=tenant, deal_id=deal_id)  # ≤ 3 HubSpot calls, never Qonto
+    read = deal_snapshot_get(tenant=tenant, deal_id=deal_id)  # cached; ≤ 3 HubSpot calls on a miss
+    snapshot = read.snapshot
     connection = QontoConnection.objects.filter(tenant=tenant).first()
     inv_settings = (
         invoice_settings_for(tenant)
@@ -84,24 +160,34 @@ def card_state(
     )
     problems = validate_deal(snapshot, inv_settings, kind="full")
     invoices = list(Invoice.objects.filter(tenant=tenant, hubspot_deal_id=deal_id).order_by("created_at"))
+    deal = Deal.objects.filter(tenant=tenant, hubspot_deal_id=deal_id).only("qonto_read_at").first()
     amount = decimal_or_none(snapshot.amount)
     totals = deal_totals(amount, [invoice_view(i) for i in invoices])
-    # Stale statuses: queue a refresh of this deal from Qonto (at most once per 5 minutes per deal)
-    # without waiting for it; the card shows what we have and the next load shows the result.
-    stale = tenant.last_synced_at is None or timezone.now() - tenant.last_synced_at > timedelta(minutes=5)
-    if stale and any(i.qonto_invoice_id for i in invoices):
-        from django.core.cache import cache
-
-        if cache.add(f"card:deal-sync:{tenant.pk}:{deal_id}", 1, 300):
-            try:
-                jobs.deal_sync(tenant.pk, deal_id)
-            except Exception:  # a broker outage must not break the card
-                logging.getLogger(__name__).warning("could not queue the refresh of deal %s", deal_id)
+    _queue_stale_refresh(tenant, deal_id, invoices)
+    tenant_problem = (
+        None if state.operational else Problem.tenant_not_operational(state.status, state.message or "")
+    )
+    view = deal_view(
+        tenant=tenant,
+        snapshot=snapshot,
+        settings=inv_settings,
+        invoices=invoices,
+        deal_problems=problems,
+        tenant_problem=tenant_problem,
+    )
+    settings_url = _settings_url(tenant, user_id, user_email)
+    company: CompanySnapshot | None = snapshot.company
+    links = {
+        "company": company_url(tenant, company.id) if company else None,
+        "settings": settings_url,
+        "tenant": settings_url,
+    }
+    slug = connection.organization_slug if connection else ""
     return {
         "tenant": {
             "status": state.status,
             "plan": state.plan,
-            "settings_url": _settings_url(tenant, user_id, user_email),
+            "settings_url": settings_url,
             "message": state.message,
         },
         "deal": {
@@ -110,15 +196,35 @@ def card_state(
             "amount": _money(amount),
             "currency": (snapshot.currency or "EUR").upper(),
         },
-        "readiness": {"ready": not problems, "problems": [p.as_json(lang) for p in problems]},
-        "invoices": [invoice_json(i, lang) for i in invoices],
+        "company": {"id": company.id, "name": company.name or "", "url": links["company"]}
+        if company
+        else None,
+        "status": {
+            "code": view.status,
+            "message": view.status_problem.message_for(lang) if view.status_problem else None,
+        },
+        "readiness": {
+            "ready": not problems,
+            "problems": [_problem_json(p, lang, links) for p in problems],
+            "warnings": [_problem_json(p, lang, links) for p in view.warnings],
+        },
+        "actions": {
+            str(kind): {
+                "enabled": action.enabled,
+                "reason": action.reason.message_for(lang) if action.reason else None,
+                "reason_code": action.reason.code if action.reason else None,
+            }
+            for kind, action in view.actions.items()
+        },
+        "vat": view.vat,
+        "invoices": [invoice_json(i, lang, organization_slug=slug) for i in invoices],
         "totals": {
             "deal_amount": _money(totals.deal_amount),
             "invoiced": _money(totals.invoiced),
             "paid": _money(totals.paid),
             "left_to_invoice": _money(totals.left_to_invoice),
         },
-        "last_synced_at": tenant.last_synced_at.isoformat().replace("+00:00", "Z")
-        if tenant.last_synced_at
-        else None,
+        "last_synced_at": _utc(tenant.last_synced_at),
+        "last_read_at": _utc(_last_read_at(tenant, deal)),
+        "hubspot_read_at": _utc(datetime.fromtimestamp(read.read_at, tz=UTC)),
     }

@@ -15,6 +15,13 @@ class InvoiceCreateSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=["full", "deposit", "balance"])
     percentage = serializers.CharField(required=False, allow_null=True, max_length=10)
     idempotency_key = serializers.CharField(max_length=80)
+    # Outside France the card says which VAT the invoice carries (``vat_regime``); absent = French VAT
+    # for a French client, refused with ``vat_mode_required`` for a client abroad.
+    vat_mode = serializers.ChoiceField(
+        choices=["standard", "reverse_charge"], required=False, allow_null=True
+    )
+    # The user confirmed billing the Qonto client another HubSpot company with this SIRET uses.
+    confirm_shared_client = serializers.BooleanField(required=False, default=False)
 
     def to_internal_value(self, data: Any) -> Any:
         if (
@@ -52,6 +59,14 @@ FIELD_MESSAGES = {
         "fr": "Clé d'idempotence manquante ou invalide.",
         "en": "Missing or invalid idempotency key.",
     },
+    "vat_mode": {
+        "fr": "Mode de TVA inconnu : « standard » (TVA française) ou « reverse_charge » (autoliquidation).",
+        "en": "Unknown VAT mode: “standard” (French VAT) or “reverse_charge”.",
+    },
+    "confirm_shared_client": {
+        "fr": "confirm_shared_client doit valoir true ou false.",
+        "en": "confirm_shared_client must be true or false.",
+    },
 }
 
 
@@ -74,6 +89,13 @@ def problems_from(serializer: serializers.Serializer, lang: str) -> list[dict[st
 
 # --- response shapes (documentation: drf-spectacular reads them for the OpenAPI schema) ---------
 class ProblemSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    field = serializers.CharField()
+    message = serializers.CharField()
+    url = serializers.URLField(required=False, help_text="where to fix it (the company in HubSpot, settings)")
+
+
+class NoticeSerializer(serializers.Serializer):
     code = serializers.CharField()
     field = serializers.CharField()
     message = serializers.CharField()
@@ -107,8 +129,13 @@ class InvoiceSerializer(serializers.Serializer):
     vat_amount = serializers.CharField()
     subtotal_amount = serializers.CharField()
     currency = serializers.CharField()
-    qonto_url = serializers.URLField(allow_null=True)
+    qonto_url = serializers.URLField(allow_null=True, help_text="the invoice in the seller's Qonto app")
+    payment_url = serializers.URLField(
+        allow_null=True, help_text="the customer's payment page, once finalized"
+    )
+    vat_mode = serializers.ChoiceField(choices=["standard", "reverse_charge"])
     deducted = serializers.ListField(child=serializers.DictField())
+    notices = NoticeSerializer(many=True)
     error = InvoiceErrorSerializer(allow_null=True)
     created_at = serializers.DateTimeField()
 
@@ -136,6 +163,41 @@ class DealSerializer(serializers.Serializer):
 class ReadinessSerializer(serializers.Serializer):
     ready = serializers.BooleanField()
     problems = ProblemSerializer(many=True)
+    warnings = ProblemSerializer(many=True)
+
+
+class CompanySerializer(serializers.Serializer):
+    id = serializers.CharField()
+    name = serializers.CharField(allow_blank=True)
+    url = serializers.URLField()
+
+
+class DealStatusSerializer(serializers.Serializer):
+    code = serializers.ChoiceField(choices=["ready", "not_ready", "fully_invoiced", "tenant_blocked"])
+    message = serializers.CharField(allow_null=True)
+
+
+class ActionSerializer(serializers.Serializer):
+    enabled = serializers.BooleanField()
+    reason = serializers.CharField(allow_null=True)
+    reason_code = serializers.CharField(allow_null=True)
+
+
+class ActionsSerializer(serializers.Serializer):
+    full = ActionSerializer()
+    deposit = ActionSerializer()
+    balance = ActionSerializer()
+
+
+class VatSerializer(serializers.Serializer):
+    regime = serializers.ChoiceField(choices=["france", "eu", "outside_eu", "unknown"])
+    country = serializers.CharField(allow_null=True)
+    vat_number = serializers.CharField(allow_null=True)
+    choice_required = serializers.BooleanField()
+    modes = serializers.ListField(child=serializers.ChoiceField(choices=["standard", "reverse_charge"]))
+    default_mode = serializers.ChoiceField(choices=["standard", "reverse_charge"])
+    locked_mode = serializers.ChoiceField(choices=["standard", "reverse_charge"], allow_null=True)
+    reverse_charge_mention = serializers.CharField(allow_null=True)
 
 
 class TotalsSerializer(serializers.Serializer):
@@ -148,7 +210,15 @@ class TotalsSerializer(serializers.Serializer):
 class CardStateSerializer(serializers.Serializer):
     tenant = TenantStateSerializer()
     deal = DealSerializer()
+    company = CompanySerializer(allow_null=True)
+    status = DealStatusSerializer()
     readiness = ReadinessSerializer()
+    actions = ActionsSerializer()
+    vat = VatSerializer()
     invoices = InvoiceSerializer(many=True)
     totals = TotalsSerializer()
     last_synced_at = serializers.DateTimeField(allow_null=True)
+    last_read_at = serializers.DateTimeField(
+        allow_null=True, help_text="when Qonto was last read for this deal (Refresh or a successful sync)"
+    )
+    hubspot_read_at = serializers.DateTimeField(help_text="when HubSpot was read for this card")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.utils import translation
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
@@ -12,7 +13,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from connector.exceptions import HubSpotPermanentError, RetryableError
+from connector.exceptions import (
+    HubSpotPermanentError,
+    QontoPermanentError,
+    QontoRetryableError,
+    RetryableError,
+)
+from connector.invoices.refresh import deal_invoices_refresh
 from connector.invoices.request import (
     InvoiceRequestRefused,
     NotRetryable,
@@ -23,7 +30,7 @@ from connector.models import Invoice, Tenant
 from hubspot_app.card_api import serializers
 from hubspot_app.card_api.authentication import CardCaller, HubSpotSignatureAuthentication
 from hubspot_app.card_api.errors import CardApiError, card_exception_handler
-from hubspot_app.card_api.selectors import card_state, invoice_json
+from hubspot_app.card_api.selectors import card_state, invoice_json, organization_slug_of
 
 logger = logging.getLogger(__name__)
 
@@ -111,6 +118,43 @@ class CardDealStateApi(CardApiView):
         )
 
 
+class CardDealRefreshApi(CardApiView):
+    """*Actualiser*: read the deal's invoices from Qonto now (one list call), then the card state."""
+
+    @extend_schema(
+        operation_id="deal_refresh",
+        parameters=SIGNED_QUERY,
+        request=None,
+        responses={
+            200: serializers.CardStateSerializer,
+            502: serializers.ErrorSerializer,
+            503: serializers.ErrorSerializer,
+            **ERRORS,
+        },
+    )
+    def post(self, request: Request, deal_id: str) -> Response:
+        lang = self.caller.locale
+        try:
+            deal_invoices_refresh(tenant=self.tenant, deal_id=deal_id)
+        except QontoRetryableError as exc:
+            logger.warning("card refresh: Qonto unavailable: %s", exc.detail or exc.code)
+            raise CardApiError("qonto_unavailable", status=503, locale=lang) from exc
+        except QontoPermanentError as exc:  # e.g. the key was revoked: say what Qonto said
+            with translation.override(lang):
+                message = str(exc.user_message)
+            raise CardApiError("qonto_refused", status=502, locale=lang, message=message) from exc
+        caller = self.caller
+        return Response(
+            card_state(
+                tenant=self.tenant,
+                deal_id=deal_id,
+                lang=lang,
+                user_id=caller.user_id,
+                user_email=caller.user_email,
+            )
+        )
+
+
 class CardInvoiceCreateApi(CardApiView):
     @extend_schema(
         operation_id="invoice_create",
@@ -139,6 +183,8 @@ class CardInvoiceCreateApi(CardApiView):
                 percentage=data.get("percentage"),
                 idempotency_key=data["idempotency_key"],
                 lang=lang,
+                vat_mode=data.get("vat_mode"),
+                confirm_shared_client=data.get("confirm_shared_client", False),
             )
         except InvoiceRequestRefused as refused:
             problems = [p.as_json(lang) for p in refused.problems]
@@ -146,7 +192,12 @@ class CardInvoiceCreateApi(CardApiView):
                 refused.code, status=422, locale=lang, message=problems[0]["message"], problems=problems
             ) from refused
         return Response(
-            {"invoice": invoice_json(result.invoice, lang)}, status=202 if result.created else 200
+            {
+                "invoice": invoice_json(
+                    result.invoice, lang, organization_slug=organization_slug_of(self.tenant)
+                )
+            },
+            status=202 if result.created else 200,
         )
 
 
@@ -157,7 +208,9 @@ class CardInvoiceDetailApi(CardApiView):
         responses={200: serializers.InvoiceEnvelopeSerializer, **ERRORS},
     )
     def get(self, request: Request, invoice_id: str) -> Response:
-        return Response({"invoice": invoice_json(self.get_invoice(invoice_id), self.caller.locale)})
+        invoice = self.get_invoice(invoice_id)
+        slug = organization_slug_of(self.tenant)
+        return Response({"invoice": invoice_json(invoice, self.caller.locale, organization_slug=slug)})
 
 
 class CardInvoiceRetryApi(CardApiView):
@@ -185,4 +238,5 @@ class CardInvoiceRetryApi(CardApiView):
                 refused.code, status=422, locale=lang, message=problems[0]["message"], problems=problems
             ) from refused
         invoice.refresh_from_db()
-        return Response({"invoice": invoice_json(invoice, lang)}, status=202)
+        slug = organization_slug_of(self.tenant)
+        return Response({"invoice": invoice_json(invoice, lang, organization_slug=slug)}, status=202)

@@ -51,6 +51,10 @@ class DemoSeed(Builders, TaxRates, Properties, Portals):
             )
             # The portal "already had" a SIRET property: tenants may pick it instead of qonto_siret.
             self.define_property(portal_id, "companies", "siret", label="SIRET")
+            # And the VAT-number property our setup creates (so the demo's Belgian client has one).
+            self.define_property(
+                portal_id, "companies", "qonto_vat_number", label="N° de TVA intracommunautaire"
+            )
         self.create_company(
             p,
             object_id=demo.COMPANY_COMPLETE_ID,
@@ -81,6 +85,7 @@ class DemoSeed(Builders, TaxRates, Properties, Portals):
             city="Bruxelles",
             zip="1000",
             country="Belgique",
+            qonto_vat_number=demo.FOREIGN_VAT_NUMBER,
         )
         contact = self.create_contact(
             p,

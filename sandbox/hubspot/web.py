@@ -7,7 +7,9 @@ from __future__ import annotations
 import html
 import re
 import urllib.parse
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
@@ -37,6 +39,7 @@ class HubSpotWebApp(CardFetchProxy):
             endpoint="deal_props",
             methods=["GET"],
         ),
+        Rule("/contacts/<int:portal_id>/record/0-2/<company_id>", endpoint="company_page", methods=["GET"]),
         Rule("/_card-fetch", endpoint="card_fetch", methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
     ]
 
@@ -191,16 +194,13 @@ class HubSpotWebApp(CardFetchProxy):
         if primary:
             c = portal["objects"]["companies"][primary]["properties"]
             company = {"id": primary, "name": c.get("name"), "country": c.get("country")}
-        stage_labels = {o["value"]: o["label"] for o in defs["dealstage"]["options"]}
         return {
             "id": deal["id"],
             "properties": [
                 {
                     "name": n,
                     "label": DEAL_LABELS_FR.get(n) or (defs[n]["label"] if n in defs else n),
-                    "value": stage_labels.get(stored.get(n, ""), stored.get(n))
-                    if n == "dealstage"
-                    else stored.get(n),
+                    "value": display_value(defs.get(n), stored.get(n)),
                 }
                 for n in shown
             ],
@@ -215,6 +215,40 @@ class HubSpotWebApp(CardFetchProxy):
             if portal is None or deal is None or deal["archived"]:
                 return json_response({"error": "not found"}, 404)
             return json_response(self._deal_snapshot(portal, deal))
+
+    def company_page(self, request: Request, portal_id: int, company_id: str) -> Response:
+        """The company's record page (the card links here to fix a missing SIRET, address…)."""
+        with self.lock:
+            portal = self.api.state["portals"].get(str(portal_id))
+            company = portal["objects"]["companies"].get(company_id) if portal else None
+            if portal is None or company is None or company["archived"]:
+                return self._error_page("Cette entreprise n'existe pas ou a été supprimée.", 404)
+            defs = portal["properties"]["companies"]
+            stored = company["properties"]
+            names = [n for n in COMPANY_SHOWN if n in defs or n in stored]
+            names += sorted(n for n in stored if n not in names and n not in always_properties("companies"))
+            rows = "".join(
+                '<div class="prop" data-name="{n}"><dt>{label}</dt><dd>{value}</dd></div>'.format(
+                    n=html.escape(n),
+                    label=html.escape(str(defs[n]["label"]) if n in defs else n),
+                    value=html.escape(str(display_value(defs.get(n), stored.get(n)) or "—")),
+                )
+                for n in names
+            )
+            deal_ids = self.api._assoc_targets(portal, "companies", company_id, "deals")
+            deals = "".join(
+                '<li><a href="{href}">{name}</a></li>'.format(
+                    href=f"{self.prefix}/contacts/{portal['id']}/record/0-3/{d}",
+                    name=html.escape(portal["objects"]["deals"][d]["properties"].get("dealname") or d),
+                )
+                for d in deal_ids
+                if d in portal["objects"]["deals"] and not portal["objects"]["deals"][d]["archived"]
+            )
+            title = stored.get("name") or f"Entreprise {company_id}"
+        body = tpl.render(
+            tpl.COMPANY_PAGE, title=title, properties_html=rows, deals_html=deals or "<li>Aucune</li>"
+        )
+        return Response(body, content_type="text/html; charset=utf-8")
 
     def deal_page(self, request: Request, portal_id: int, deal_id: str) -> Response:
         with self.lock:
@@ -251,6 +285,52 @@ class HubSpotWebApp(CardFetchProxy):
         )
         return Response(body, content_type="text/html; charset=utf-8")
 
+
+PORTAL_TIME_ZONE = ZoneInfo("Europe/Paris")  # the demo portal's time zone, as HubSpot displays dates
+
+
+def display_value(definition: dict[str, Any] | None, raw: Any) -> Any:
+    """A stored value as HubSpot's record page shows it: an option's label (never ``draft``), a date
+    ``25/12/2026``, a datetime in the portal's time zone, ``Oui``/``Non`` for a checkbox."""
+    if raw in (None, "") or definition is None:
+        return raw
+    kind = definition.get("type")
+    if kind in ("enumeration", "bool"):
+        labels = {str(o.get("value")): o.get("label") for o in definition.get("options") or []}
+        if kind == "bool" and not labels:
+            labels = {"true": "Oui", "false": "Non"}
+        return labels.get(str(raw), raw)
+    if kind in ("date", "datetime"):
+        moment = _parse_moment(str(raw))
+        if moment is None:
+            return raw
+        if kind == "date":
+            return moment.strftime("%d/%m/%Y")
+        return moment.astimezone(PORTAL_TIME_ZONE).strftime("%d/%m/%Y %H:%M")
+    return raw
+
+
+def _parse_moment(raw: str) -> datetime | None:
+    if raw.isdigit():  # epoch milliseconds
+        return datetime.fromtimestamp(int(raw) / 1000, tz=UTC)
+    try:
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+COMPANY_SHOWN = [
+    "name",
+    "address",
+    "address2",
+    "city",
+    "zip",
+    "country",
+    "siret",
+    "qonto_siret",
+    "qonto_vat_number",
+]
 
 DEAL_LABELS_FR: dict[str, str] = {
     "dealname": "Nom de la transaction",

@@ -47,6 +47,13 @@ class QontoSim(Limits, WebApp, Control):
         # Not Qonto's API: the demo "web app" and the fake PDF behind attachment URLs (no auth).
         Rule("/app", endpoint="app_index", methods=["GET"]),
         Rule("/app/<login>", endpoint="app_organization", methods=["GET"]),
+        # The seller's page of one invoice, at the path the connector links to (QONTO_APP_BASE):
+        # Qonto documents no web-app URL, so the layout is our assumption (connector/invoices/links.py).
+        Rule(
+            "/app/organizations/<login>/receivable-invoices/<invoice_id>",
+            endpoint="app_invoice",
+            methods=["GET"],
+        ),
         Rule("/files/<attachment_id>", endpoint="app_file", methods=["GET"]),
     ]
 

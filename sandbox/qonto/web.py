@@ -57,6 +57,50 @@ class WebApp(Serializers):
         )
         return _html_page(title, body)
 
+    def app_invoice(self, request: Request, login: str, invoice_id: str) -> Response:
+        """One invoice as its seller sees it in the Qonto app (drafts included): never the payment page."""
+        with self.lock:
+            org = self.orgs.get(login)
+            inv = self._invoices.get(invoice_id)
+            if org is None or inv is None or inv.org_login != org.login or inv.status == "deleted":
+                return _html_page(
+                    "Introuvable", "<h1>Cette facture n'existe pas (ou plus) dans Qonto.</h1>", 404
+                )
+            here = f"/qonto/app/organizations/{quote(org.login)}/receivable-invoices/{quote(inv.id)}"
+            row = self._app_row(inv, here)
+            items = "".join(
+                f"<tr><td>{html.escape(str(line.get('title') or ''))}</td>"
+                f"<td class='num'>{html.escape(str(line.get('quantity') or ''))}</td>"
+                f"<td class='num'>{html.escape(self._vat_label(line))}</td></tr>"
+                for line in inv.items
+            )
+            footer = (
+                f"<p class='mention' id='invoice-footer'>{html.escape(inv.footer)}</p>" if inv.footer else ""
+            )
+            title = f"{org.legal_name} — {inv.number or 'Brouillon'}"
+        msg = request.args.get("msg")
+        flash = f"<p class='flash'>{html.escape(msg)}</p>" if msg else ""
+        body = (
+            f"<p><a href='/qonto/app/{quote(login)}'>← Factures clients</a></p>"
+            f"<h1 id='invoice-title'>{html.escape(title)}</h1>{flash}"
+            "<p class='seller'>Vue vendeur (application Qonto) — pas la page de paiement du client.</p>"
+            "<table><thead><tr><th>Numéro</th><th>Client</th><th>Commande</th><th>HT</th><th>TVA</th>"
+            "<th>TTC</th><th>Statut</th><th>Mise à jour</th><th>Actions</th></tr></thead>"
+            f"<tbody>{row}</tbody></table>"
+            "<h2>Lignes</h2><table><thead><tr><th>Intitulé</th><th>Quantité</th><th>TVA</th></tr></thead>"
+            f"<tbody>{items}</tbody></table>{footer}"
+        )
+        return _html_page(title, body)
+
+    @staticmethod
+    def _vat_label(line: dict[str, object]) -> str:
+        rate = str(line.get("vat_rate") or "0")
+        try:
+            percent = f"{float(rate) * 100:g}".replace(".", ",")
+        except ValueError:
+            percent = rate
+        return f"{percent} %"
+
     def app_file(self, request: Request, attachment_id: str) -> Response:
         with self.lock:
             inv = self._invoices.get(self._attachments.get(attachment_id, ""))
@@ -87,6 +131,8 @@ class WebApp(Serializers):
         elif inv.status == "paid":
             actions.append(button("unmark_as_paid", "Marquer non payée"))
         number = html.escape(inv.number) if inv.status != "draft" and inv.number else "<em>Brouillon</em>"
+        page = f"/qonto/app/organizations/{quote(inv.org_login)}/receivable-invoices/{quote(inv.id)}"
+        number = f"<a href='{page}'>{number}</a>"
         return (
             f"<tr class='{html.escape(inv.status)}'><td>{number}</td>"
             f"<td>{html.escape(str(inv.client.get('name') or ''))}</td>"

@@ -90,7 +90,8 @@ def test_second_full_invoice_is_refused(
         click(invoice_world, key="full-one-0001")
     with pytest.raises(InvoiceRequestRefused) as refused:
         click(invoice_world, key="full-two-0002")
-    assert refused.value.problems[0].code == "invoice_exists"
+    # The deal is fully invoiced: one message, never "invoice the balance" (which would say "nothing left").
+    assert refused.value.problems[0].code == "nothing_left"
     assert len(invoice_world.qonto_invoices()) == 1
 
 

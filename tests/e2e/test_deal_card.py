@@ -77,7 +77,7 @@ def test_complete_deal_gets_its_invoice_and_no_siret_deal_is_refused(
     ]
     # The deal's Qonto properties were written and the page shows them after the refresh.
     page.wait_for_selector("#deal-properties >> text=Statut de la dernière facture")
-    assert "draft" in page.inner_text("#deal-properties")
+    assert "Brouillon" in page.inner_text("#deal-properties")  # the option's label, not "draft"
 
     page.goto(deal_url(card_sandbox, demo.DEAL_NO_SIRET_ID))
     page.wait_for_selector("#card-body:not([hidden])")

@@ -173,7 +173,7 @@ def test_customer_journey_from_landing_page_to_paid_invoice(
     page.goto(deal_page)
     page.wait_for_selector("#card-invoices >> text=Payée")
     assert invoice.number in page.inner_text("#card-invoices")
-    assert "paid" in page.inner_text("#deal-properties")
+    assert "Payée" in page.inner_text("#deal-properties")  # the option's French label, as HubSpot shows it
     shot(page, "10-deal-paid")
 
     # 9. Support sees the tenant in the admin: plan, Qonto verified, last sync, no secret.

@@ -40,7 +40,18 @@ def test_card_state_of_a_ready_deal(client, invoice_world: InvoiceWorld) -> None
     assert body["tenant"]["settings_url"].startswith("http://testserver/settings/open?t=")
     assert body["deal"] == {"id": demo.DEAL_COMPLETE_ID, "name": body["deal"]["name"], "amount": "12000.00",
                             "currency": "EUR"}  # fmt: skip
-    assert body["readiness"] == {"ready": True, "problems": []}
+    assert body["readiness"] == {"ready": True, "problems": [], "warnings": []}
+    assert body["status"] == {"code": "ready", "message": None}
+    assert {k: a["enabled"] for k, a in body["actions"].items()} == {
+        "full": True,
+        "deposit": True,
+        "balance": True,
+    }
+    assert body["vat"]["regime"] == "france"
+    assert body["vat"]["choice_required"] is False
+    assert body["company"]["url"].endswith(
+        f"/contacts/{demo.PORTAL_ID}/record/0-2/{demo.COMPANY_COMPLETE_ID}"
+    )
     assert body["invoices"] == []
     assert body["totals"] == {"deal_amount": "12000.00", "invoiced": "0.00", "paid": "0.00",
                               "left_to_invoice": "12000.00"}  # fmt: skip
@@ -198,7 +209,12 @@ def test_openapi_schema_describes_the_four_endpoints() -> None:
     assert {"202", "200", "422", "400", "401", "404"} <= set(create["responses"])
     assert "HubSpotSignatureV3" in schema["components"]["securitySchemes"]
     props = schema["components"]["schemas"]["CardState"]["properties"]
-    assert set(props) == {"tenant", "deal", "readiness", "invoices", "totals", "last_synced_at"}
+    # Backward compatible: the first six are unchanged; the rest were added (card-api.md).
+    assert set(props) == {
+        "tenant", "deal", "readiness", "invoices", "totals", "last_synced_at",
+        "company", "status", "actions", "vat", "last_read_at", "hubspot_read_at",
+    }  # fmt: skip
+    assert "/api/hubspot/v1/deals/{deal_id}/refresh" in paths
 
 
 @pytest.mark.django_db

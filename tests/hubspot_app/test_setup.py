@@ -68,12 +68,18 @@ def test_first_run_creates_everything(sandbox) -> None:
         assert created["type"] == definition["type"]
         assert created["fieldType"] == definition["fieldType"]
         assert created["groupName"] == GROUP_NAME
-    # Default SIRET property is ours: the company group and qonto_siret exist too.
+    # Default SIRET property is ours: the company group and qonto_siret exist too; and the EU VAT
+    # number the card needs for reverse charge.
     assert GROUP_NAME in state["groups"]["companies"]
     assert state["properties"]["companies"]["qonto_siret"]["type"] == "string"
+    assert state["properties"]["companies"]["qonto_vat_number"]["label"] == "N° de TVA intracommunautaire"
     assert HubSpotInstallation.objects.get(tenant=tenant).setup_completed_at is not None
+    assert state["properties"]["companies"]["qonto_vat_number"]["groupName"] == GROUP_NAME
     posts = property_calls(sandbox, "POST")
-    assert len(posts) == 2 + 14 + 1  # two groups, fourteen deal properties, one company property
+    assert len(posts) == 2 + 14 + 1  # two groups, fourteen deal properties, qonto_siret
+    # The demo portal already had qonto_vat_number (its Belgian client has one): moved into our group.
+    [patch] = property_calls(sandbox, "PATCH")
+    assert patch.path.endswith("/companies/qonto_vat_number")
     assert all(p.status == 201 for p in posts)
     assert all(p.path.startswith("/crm/properties/2026-03/") for p in posts)
 
@@ -102,7 +108,7 @@ def test_conflicts_count_as_already_there(sandbox, monkeypatch) -> None:
     monkeypatch.setattr(HubSpotClient, "get_property_group", lambda self, object_type, name: None)
     report = hubspot_setup(tenant_id=tenant.pk)
     posts = property_calls(sandbox, "POST")
-    assert len(posts) == 17  # 2 groups + 14 deal properties + 1 company property
+    assert len(posts) == 18  # 2 groups + 14 deal properties + 2 company properties
     assert all(p.status == 409 for p in posts)
     assert property_calls(sandbox, "PATCH") == []
     assert report.created == []
@@ -129,14 +135,14 @@ def test_a_changed_definition_is_patched_back(sandbox) -> None:
     assert len(property_calls(sandbox, "PATCH")) == 2
 
 
-def test_no_company_property_when_the_siret_lives_elsewhere(sandbox) -> None:
+def test_no_siret_property_when_the_siret_lives_elsewhere(sandbox) -> None:
     tenant = install_in_simulator(sandbox)
     tenant.siret_property = "siret"
     tenant.save()
     hubspot_setup(tenant_id=tenant.pk)
     state = portal_state(sandbox)
     assert "qonto_siret" not in state["properties"]["companies"]
-    assert GROUP_NAME not in state["groups"]["companies"]
+    assert "qonto_vat_number" in state["properties"]["companies"]  # always: reverse charge needs it
 
 
 @pytest.fixture

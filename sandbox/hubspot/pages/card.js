@@ -11,6 +11,21 @@
     uninstalled: "L'application n'est plus installée sur ce compte HubSpot.",
     grace: "Le dernier paiement a échoué : mettez à jour votre moyen de paiement."
   };
+  // The field to fix, in plain words (as the React card's i18n.ts): never a raw "company.siret".
+  var FIELD_LABELS = {
+    "company": "Entreprise associée", "company.name": "Entreprise › nom", "company.address": "Entreprise › adresse",
+    "company.city": "Entreprise › ville", "company.zip": "Entreprise › code postal",
+    "company.country": "Entreprise › pays", "company.siret": "Entreprise › SIRET",
+    "company.vat_number": "Entreprise › n° de TVA intracommunautaire",
+    "deal.company": "Transaction › entreprise associée", "deal.amount": "Transaction › montant",
+    "deal.currency": "Transaction › devise", "settings.iban": "Réglages › compte de réception (IBAN)",
+    "settings.vat_rate": "Réglages › taux de TVA par défaut",
+    "percentage": "Pourcentage de l'acompte"
+  };
+  var LINE_FIELDS = { name: "nom", quantity: "quantité", price: "prix unitaire", discount: "remise",
+                      discount_percentage: "remise", tax_rate: "taux de TVA", currency: "devise" };
+  var VAT_MODES = { reverse_charge: "Autoliquidation (0 %, TVA due par le client)", standard: "TVA française" };
+  var TIME_ZONE = "Europe/Paris";
   var state = { card: null, busy: false, pending: null, loading: false };
 
   // --- tiny DOM helpers: text only, never HTML ---------------------------------------------
@@ -59,12 +74,36 @@
     var m = /^(\d{4})-(\d{2})-(\d{2})/.exec(String(value));
     return m ? m[3] + "/" + m[2] + "/" + m[1] : String(value);
   }
+  // Every time is shown in Europe/Paris, whatever the browser's time zone (the API sends UTC).
   function frDateTime(value) {
     if (!value) return "—";
     var d = new Date(String(value));
-    return isNaN(d.getTime()) ? String(value) : d.toLocaleString("fr-FR");
+    if (isNaN(d.getTime())) return String(value);
+    return new Intl.DateTimeFormat("fr-FR", { dateStyle: "short", timeStyle: "short", timeZone: TIME_ZONE }).format(d);
   }
-  function today() { return new Date().toISOString().slice(0, 10); }
+  function today() {
+    var parts = {};
+    new Intl.DateTimeFormat("en-CA", { timeZone: TIME_ZONE, year: "numeric", month: "2-digit", day: "2-digit" })
+      .formatToParts(new Date()).forEach(function (p) { parts[p.type] = p.value; });
+    return parts.year + "-" + parts.month + "-" + parts.day;
+  }
+  function fieldLabel(field) {
+    if (!field) return null;
+    if (FIELD_LABELS[field]) return FIELD_LABELS[field];
+    var m = /^line_items\[(\d+)\]\.(\w+)$/.exec(field);
+    return m && LINE_FIELDS[m[2]] ? "Ligne " + (Number(m[1]) + 1) + " › " + LINE_FIELDS[m[2]] : null;
+  }
+  function problemItem(p) {
+    var label = fieldLabel(p.field);
+    var fix = p.url ? link(p.url, String(p.field || "").indexOf("company") === 0
+      ? "Ouvrir l'entreprise dans HubSpot" : "Ouvrir les réglages") : null;
+    if (fix) fix.className = "fix-link";
+    return [
+      el("span", { text: p.message || p.code || "" }),
+      label ? el("span", { className: "muted field-hint", text: "Champ à corriger : " + label }) : null,
+      fix ? el("span", { className: "field-hint" }, [fix]) : null
+    ];
+  }
   function newKey() {
     if (window.crypto && typeof window.crypto.randomUUID === "function") return window.crypto.randomUUID();
     var b = new Uint8Array(16);
@@ -105,11 +144,17 @@
     var box = byId("card-alerts");
     clear(box);
     var children = [el("p", { className: "alert-text", text: message })];
-    if (opts.problems && opts.problems.length) {
-      children.push(el("ul", { className: "alert-problems" }, opts.problems.map(function (p) {
-        return el("li", { text: p.message || p.code || "" });
+    // The message is the first problem's: each sentence once, with where to fix it.
+    var problems = opts.problems || [];
+    var others = problems.filter(function (p) { return p.message !== message; });
+    if (others.length) {
+      children.push(el("ul", { className: "alert-problems" }, others.map(function (p) {
+        return el("li", {}, problemItem(p));
       })));
     }
+    problems.filter(function (p) { return p.message === message && p.url; }).slice(0, 1).forEach(function (p) {
+      children.push(el("p", { className: "alert-text" }, problemItem({ url: p.url, field: p.field }).slice(2)));
+    });
     var actions = [];
     if (opts.linkUrl) actions.push(link(opts.linkUrl, opts.linkText || "Ouvrir"));
     if (opts.retry) {
@@ -154,20 +199,32 @@
     var box = byId("card-readiness");
     clear(box);
     var r = card.readiness || { ready: false, problems: [] };
-    if (r.ready) {
+    var status = card.status || {};
+    if (status.code === "fully_invoiced") {
+      // One message, the one every button would answer: never "prête", never "facturez le solde".
+      box.appendChild(el("div", { className: "alert alert-success", id: "fully-invoiced" }, [
+        el("p", { className: "alert-text", text: status.message || "Transaction entièrement facturée." })
+      ]));
+    } else if (r.ready) {
       box.appendChild(el("p", { className: "ready ok", id: "readiness-ok",
                                 text: "✓ Cette transaction est prête à être facturée." }));
-      return;
+    } else {
+      box.appendChild(el("p", { className: "ready ko", text: "Informations à compléter avant de facturer :" }));
+      box.appendChild(el("ul", { className: "problems", id: "readiness-problems" }, (r.problems || []).map(function (p) {
+        return el("li", { "data-code": p.code || "" }, [el("span", { className: "cross", text: "✗ " })]
+          .concat(problemItem(p)));
+      })));
     }
-    box.appendChild(el("p", { className: "ready ko", text: "Informations à compléter avant de facturer :" }));
-    var problems = r.problems || [];
-    box.appendChild(el("ul", { className: "problems", id: "readiness-problems" }, problems.map(function (p) {
-      return el("li", { "data-code": p.code || "" }, [
-        el("span", { className: "cross", text: "✗ " }),
-        el("span", { text: p.message || p.code || "" }),
-        p.field ? el("span", { className: "muted field", text: " (" + p.field + ")" }) : null
-      ]);
-    })));
+    var warnings = byId("card-warnings");
+    clear(warnings);
+    if ((r.warnings || []).length) {
+      warnings.appendChild(el("div", { className: "alert alert-warning", id: "readiness-warnings" }, [
+        el("p", { className: "alert-text", text: "À savoir avant de facturer :" }),
+        el("ul", { className: "alert-problems" }, r.warnings.map(function (p) {
+          return el("li", { "data-code": p.code || "" }, problemItem(p));
+        }))
+      ]));
+    }
   }
   function statusTag(inv) {
     var tags = [el("span", { className: "tag tag-" + (inv.status || "unknown"),
@@ -183,11 +240,19 @@
       el("td", { className: "amount", text: money(inv.total_amount, inv.currency) }),
       el("td", {}, statusTag(inv)),
       el("td", { text: frDate(inv.due_date) }),
-      el("td", {}, [inv.qonto_url ? link(inv.qonto_url, "Ouvrir dans Qonto") : null])
+      el("td", {}, [
+        // The seller's invoice in the Qonto app; the customer's payment page only once finalized.
+        inv.qonto_url ? link(inv.qonto_url, "Ouvrir dans Qonto") : null,
+        inv.qonto_url && inv.payment_url ? el("br") : null,
+        inv.payment_url ? link(inv.payment_url, "Lien de paiement client") : null
+      ])
     ];
     var row = el("tr", { "data-invoice-id": inv.id || "", "data-status": inv.status || "",
                          className: overdue(inv) ? "overdue" : "" }, cells);
-    if (inv.status !== "failed" || !inv.error) return [row];
+    var notices = (inv.notices || []).map(function (n) {
+      return el("tr", { className: "notice-row" }, [el("td", { colspan: "6", className: "notice", text: n.message })]);
+    });
+    if (inv.status !== "failed" || !inv.error) return [row].concat(notices);
     var errCell = el("td", { colspan: "6", className: "row-error" }, [
       el("span", { text: inv.error.message || inv.error.code || "Erreur" }),
       inv.error.retryable ? el("button", { type: "button", className: "secondary small btn-retry-invoice",
@@ -232,19 +297,61 @@
         el("span", { text: row[0] }), el("strong", { id: row[2], text: money(row[1], cur) })
       ]));
     });
-    if (card.last_synced_at) {
-      box.appendChild(el("p", { className: "muted small",
-                                text: "Dernière synchronisation : " + frDateTime(card.last_synced_at) }));
+    if ((card.invoices || []).length) {  // with no invoice there is nothing to read in Qonto
+      box.appendChild(el("p", { className: "muted small", id: "card-last-read",
+                                text: card.last_read_at
+                                  ? "Lu dans Qonto le " + frDateTime(card.last_read_at) + " (heure de Paris)"
+                                  : "Pas encore lu dans Qonto" }));
     }
+  }
+  function sharedClientWarning(card) {
+    return ((card && card.readiness && card.readiness.warnings) || []).some(function (w) {
+      return w.code === "shared_tax_id";
+    });
+  }
+  function renderVatChoice(card) {
+    var vat = card && card.vat;
+    var box = byId("vat-choice");
+    box.hidden = !(vat && vat.choice_required);
+    if (box.hidden) return;
+    var select = byId("vat-mode");
+    var wanted = vat.locked_mode || select.value || vat.default_mode;
+    clear(select);
+    vat.modes.forEach(function (mode) {
+      select.appendChild(el("option", { value: mode, text: VAT_MODES[mode] || mode, selected: mode === wanted }));
+    });
+    if (vat.modes.indexOf(wanted) < 0) select.value = vat.default_mode;
+    select.disabled = !!vat.locked_mode || vat.modes.length < 2;
+    byId("vat-mode-help").textContent = vat.locked_mode
+      ? "Imposée par les factures déjà faites pour cette transaction."
+      : (select.value === "reverse_charge" ? (vat.reverse_charge_mention || "") : "");
   }
   function renderActions() {
     var card = state.card;
     var enabled = !!card && tenantOperational(card) && !state.busy;
     var ready = !!(card && card.readiness && card.readiness.ready);
-    byId("btn-full").disabled = !(enabled && ready);
-    byId("btn-deposit").disabled = !(enabled && ready);
-    byId("btn-balance").disabled = !(enabled && ready);
-    byId("deposit-percentage").disabled = !(enabled && ready);
+    var actions = (card && card.actions) || null;
+    var shared = sharedClientWarning(card);
+    byId("shared-client").hidden = !shared;
+    var confirmed = !shared || byId("confirm-shared-client").checked;
+    var allowed = function (kind) { return actions ? actions[kind].enabled : ready; };
+    byId("btn-full").disabled = !(enabled && allowed("full") && confirmed);
+    byId("btn-deposit").disabled = !(enabled && allowed("deposit") && confirmed);
+    byId("btn-balance").disabled = !(enabled && allowed("balance") && confirmed);
+    byId("deposit-percentage").disabled = !(enabled && allowed("deposit"));
+    renderVatChoice(card);
+    // Why a button is off, said once (a fully invoiced deal: one sentence, not three).
+    var box = byId("card-action-reasons");
+    clear(box);
+    if (!card || !tenantOperational(card) || !actions) return;
+    var reasons = [];
+    ["full", "deposit", "balance"].forEach(function (kind) {
+      var reason = !actions[kind].enabled && actions[kind].reason;
+      if (reason && reasons.indexOf(reason) < 0) reasons.push(reason);
+    });
+    reasons.forEach(function (reason) {
+      box.appendChild(el("p", { className: "muted small action-reason", text: reason }));
+    });
   }
   function renderCard() {
     var card = state.card;
@@ -273,6 +380,26 @@
                { problems: err.problems, retry: loadCard });
     });
   }
+  // "Actualiser": the backend reads this deal's invoices from Qonto now, then answers the card.
+  function refreshCard() {
+    if (state.busy) return;
+    var button = byId("card-refresh");
+    button.disabled = true;
+    button.textContent = "Lecture dans Qonto…";
+    call("POST", API + "/deals/" + encodeURIComponent(ctx.dealId) + "/refresh", {}).then(function (r) {
+      button.disabled = false;
+      button.textContent = "Actualiser";
+      if (r.ok && r.data) {
+        state.card = r.data;
+        byId("card-alerts").textContent = "";
+        renderCard();
+        loadProperties();
+        return;
+      }
+      var err = errorOf(r);
+      alertBox("warning", err.message || "Actualisation impossible.", { retry: transient(r) ? refreshCard : null });
+    });
+  }
   function upsertInvoice(inv) {
     if (!state.card) return;
     var list = state.card.invoices || (state.card.invoices = []);
@@ -294,8 +421,12 @@
       }
       percentage = raw;
     }
+    var vat = state.card && state.card.vat;
+    var vatMode = vat && vat.choice_required ? byId("vat-mode").value : null;
+    var confirmShared = sharedClientWarning(state.card) && byId("confirm-shared-client").checked;
     // One idempotency key per click, reused if this same click is retried.
-    submit({ kind: kind, percentage: percentage, key: newKey(), invoiceId: null });
+    submit({ kind: kind, percentage: percentage, key: newKey(), invoiceId: null,
+             vatMode: vatMode, confirmShared: confirmShared });
   }
   function submit(action) {
     state.busy = true;
@@ -303,6 +434,8 @@
     byId("card-alerts").textContent = "";
     renderCard();
     var payload = { kind: action.kind, percentage: action.percentage, idempotency_key: action.key };
+    if (action.vatMode) payload.vat_mode = action.vatMode;
+    if (action.confirmShared) payload.confirm_shared_client = true;
     call("POST", API + "/deals/" + encodeURIComponent(ctx.dealId) + "/invoices", payload).then(function (r) {
       if (r.ok && r.data && r.data.invoice) {
         action.invoiceId = r.data.invoice.id;
@@ -410,7 +543,9 @@
   byId("btn-full").addEventListener("click", function () { startAction("full"); });
   byId("btn-deposit").addEventListener("click", function () { startAction("deposit"); });
   byId("btn-balance").addEventListener("click", function () { startAction("balance"); });
-  byId("card-refresh").addEventListener("click", function () { loadCard(); loadProperties(); });
+  byId("card-refresh").addEventListener("click", refreshCard);
+  byId("confirm-shared-client").addEventListener("change", renderActions);
+  byId("vat-mode").addEventListener("change", function () { renderVatChoice(state.card); });
   renderProperties(ctx.deal);
   renderActions();
   loadCard();

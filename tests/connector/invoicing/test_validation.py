@@ -392,11 +392,26 @@ def test_unexpected_percentage(kind: str) -> None:
 
 
 def test_invoice_exists_for_a_second_full_invoice() -> None:
-    problems = validate_request("full", None, DEAL_12000, [prior("full", "unpaid", "12000", "F-2026-0007")])
+    problems = validate_request("full", None, DEAL_12000, [prior("deposit", "unpaid", "6000", "F-2026-0007")])
     assert codes(problems) == [("invoice_exists", "kind")]
     assert problems[0].message_for("fr") == (
         "La transaction « Refonte site » a déjà une facture (F-2026-0007) : pour la refacturer en "
         "entier, supprimez ou annulez d'abord cette facture dans Qonto ; sinon, facturez le solde."
+    )
+
+
+@pytest.mark.parametrize(("kind", "percentage"), [("full", None), ("deposit", "30"), ("balance", None)])
+def test_a_fully_invoiced_deal_gives_one_message_whatever_the_button(
+    kind: str, percentage: str | None
+) -> None:
+    # Before: "full" advised a balance ("sinon, facturez le solde"), which then said "nothing left".
+    fully = [prior("full", "unpaid", "12000", "F-2026-0007")]
+    problems = validate_request(kind, percentage, DEAL_12000, fully, settings=SETTINGS)
+    assert codes(problems) == [("nothing_left", "kind")]
+    assert "solde" not in problems[0].message_for("fr")
+    assert problems[0].message_for("fr") == (
+        "Il ne reste rien à facturer sur la transaction « Refonte site » : les factures existantes "
+        "couvrent déjà tout son montant."
     )
     # A deposit in progress blocks a full invoice too.
     assert codes(validate_request("full", None, DEAL_12000, [prior(status="pending")])) == [

@@ -61,18 +61,37 @@ export function InvoiceCard({ context, actions, timings, today }: InvoiceCardPro
 
   const { data } = load;
   const enabled = OPERATIONAL_STATUSES.has(data.tenant.status);
+  const sharedClient = (data.readiness.warnings ?? []).some((w) => w.code === 'shared_tax_id');
   return (
     <Flex direction="column" gap="md">
       <TenantNotice tenant={data.tenant} t={t} />
-      <Readiness readiness={data.readiness} t={t} />
+      <Readiness data={data} t={t} />
       <Divider />
       <Flex direction="column" gap="xs">
-        <Heading>{t.invoicesHeading}</Heading>
+        <Flex direction="row" justify="between" align="center">
+          <Heading>{t.invoicesHeading}</Heading>
+          <Button variant="transparent" size="sm" disabled={card.refreshing || card.busy} onClick={card.refresh} testId="refresh">
+            {card.refreshing ? t.refreshing : t.refresh}
+          </Button>
+        </Flex>
+        {card.refreshError ? (
+          <Alert title={t.refreshFailedTitle} variant="warning" testId="refresh-error">
+            {describeError(t, card.refreshError)}
+          </Alert>
+        ) : null}
         <InvoiceTable invoices={visibleInvoices(data.invoices, action)} t={t} today={today} />
       </Flex>
       <Totals data={data} t={t} />
       <Divider />
-      <InvoiceActions t={t} enabled={enabled} busy={card.busy} onGenerate={card.generate} />
+      <InvoiceActions
+        t={t}
+        enabled={enabled}
+        busy={card.busy}
+        actions={data.actions}
+        vat={data.vat}
+        needsSharedClientConfirmation={sharedClient}
+        onGenerate={card.generate}
+      />
       <ActionFeedback
         action={action}
         t={t}

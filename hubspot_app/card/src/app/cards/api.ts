@@ -20,7 +20,11 @@ export interface Problem {
   code: string;
   field?: string | null;
   message: string;
+  /** Where the problem is fixed (the company's record in HubSpot, the settings), when there is one. */
+  url?: string | null;
 }
+
+export type VatMode = 'standard' | 'reverse_charge';
 
 export interface Tenant {
   status: TenantStatus;
@@ -39,6 +43,48 @@ export interface Deal {
 export interface Readiness {
   ready: boolean;
   problems: Problem[];
+  /** Not blocking: what to know before invoicing (client abroad, Qonto's record differs, SIRET shared). */
+  warnings?: Problem[];
+}
+
+export interface Company {
+  id: string;
+  name: string;
+  /** The company's record in HubSpot. */
+  url: string;
+}
+
+export type DealStatusCode = 'ready' | 'not_ready' | 'fully_invoiced' | 'tenant_blocked';
+
+export interface DealStatus {
+  code: DealStatusCode;
+  /** The server's sentence for `fully_invoiced` and `tenant_blocked` (the same a click would get). */
+  message: string | null;
+}
+
+export interface ActionAvailability {
+  enabled: boolean;
+  reason: string | null;
+  reason_code: string | null;
+}
+
+export interface Actions {
+  full: ActionAvailability;
+  deposit: ActionAvailability;
+  balance: ActionAvailability;
+}
+
+export interface VatInfo {
+  regime: 'france' | 'eu' | 'outside_eu' | 'unknown';
+  country: string | null;
+  vat_number: string | null;
+  /** Outside France the card must send `vat_mode` (the backend refuses a request without it). */
+  choice_required: boolean;
+  modes: VatMode[];
+  default_mode: VatMode;
+  /** The deal's invoices already use this mode: the next one must too. */
+  locked_mode: VatMode | null;
+  reverse_charge_mention: string | null;
 }
 
 export interface InvoiceError {
@@ -58,7 +104,13 @@ export interface Invoice {
   total_amount: string | null;
   vat_amount: string | null;
   currency: string;
+  /** The invoice in the seller's Qonto app (drafts included). */
   qonto_url: string | null;
+  /** The customer's payment page: only once the invoice is finalized. */
+  payment_url?: string | null;
+  vat_mode?: VatMode;
+  /** E.g. Qonto's client record differs from HubSpot's company (Qonto's is kept). */
+  notices?: Problem[];
   error: InvoiceError | null;
   created_at: string;
 }
@@ -77,6 +129,14 @@ export interface CardData {
   invoices: Invoice[];
   totals: Totals;
   last_synced_at: string | null;
+  /** Added fields (older backends omit them; the card then falls back to the readiness alone). */
+  company?: Company | null;
+  status?: DealStatus;
+  actions?: Actions;
+  vat?: VatInfo;
+  /** When Qonto was last read for this deal (Refresh or a successful sync), UTC. */
+  last_read_at?: string | null;
+  hubspot_read_at?: string | null;
 }
 
 export interface CreateInvoiceRequest {
@@ -85,6 +145,10 @@ export interface CreateInvoiceRequest {
   percentage: number | null;
   /** Made by the card once per click and reused when the same request is sent again. */
   idempotency_key: string;
+  /** Sent when the client is outside France (`vat.choice_required`). */
+  vat_mode?: VatMode | null;
+  /** The user confirmed billing the Qonto client another HubSpot company with this SIRET uses. */
+  confirm_shared_client?: boolean;
 }
 
 export interface InvoiceEnvelope {
@@ -189,6 +253,7 @@ const seg = (value: string | number) => encodeURIComponent(String(value));
 
 export const paths = {
   card: (dealId: string | number) => `/deals/${seg(dealId)}/card`,
+  refresh: (dealId: string | number) => `/deals/${seg(dealId)}/refresh`,
   createInvoice: (dealId: string | number) => `/deals/${seg(dealId)}/invoices`,
   invoice: (invoiceId: string) => `/invoices/${seg(invoiceId)}`,
   retry: (invoiceId: string) => `/invoices/${seg(invoiceId)}/retry`,
@@ -237,8 +302,20 @@ function requireInvoice(payload: unknown): Invoice {
   return invoice;
 }
 
+function asCardData(payload: unknown): CardData {
+  if (!isRecord(payload) || !isRecord(payload.tenant)) throw new ApiError({ status: 200, code: 'bad_response' });
+  const data = payload as unknown as CardData;
+  return {
+    ...data,
+    invoices: Array.isArray(data.invoices) ? data.invoices : [],
+    readiness: data.readiness ?? { ready: true, problems: [] },
+  };
+}
+
 export interface CardApi {
   getCard(dealId: string | number): Promise<CardData>;
+  /** Reads the deal's invoices from Qonto now, then answers the card data. */
+  refreshCard(dealId: string | number): Promise<CardData>;
   createInvoice(dealId: string | number, request: CreateInvoiceRequest): Promise<Invoice>;
   getInvoice(invoiceId: string): Promise<Invoice>;
   /** Resolves with the re-queued invoice when the answer carries it, else `null`. */
@@ -249,17 +326,19 @@ export function createCardApi(identity: CallerIdentity, base: string = API_BASE)
   const url = (path: string) => buildUrl(path, identity, base);
   return {
     async getCard(dealId) {
-      const payload = await call('GET', url(paths.card(dealId)));
-      if (!isRecord(payload) || !isRecord(payload.tenant)) throw new ApiError({ status: 200, code: 'bad_response' });
-      const data = payload as unknown as CardData;
-      return {
-        ...data,
-        invoices: Array.isArray(data.invoices) ? data.invoices : [],
-        readiness: data.readiness ?? { ready: true, problems: [] },
-      };
+      return asCardData(await call('GET', url(paths.card(dealId))));
+    },
+    async refreshCard(dealId) {
+      return asCardData(await call('POST', url(paths.refresh(dealId)), {}));
     },
     async createInvoice(dealId, request) {
-      const body = { kind: request.kind, percentage: request.percentage, idempotency_key: request.idempotency_key };
+      const body: Record<string, unknown> = {
+        kind: request.kind,
+        percentage: request.percentage,
+        idempotency_key: request.idempotency_key,
+      };
+      if (request.vat_mode) body.vat_mode = request.vat_mode;
+      if (request.confirm_shared_client) body.confirm_shared_client = true;
       return requireInvoice(await call('POST', url(paths.createInvoice(dealId)), body));
     },
     async getInvoice(invoiceId) {

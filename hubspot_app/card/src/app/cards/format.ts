@@ -25,18 +25,23 @@ export function formatDate(t: Messages, isoDate: string | null | undefined): str
   return new Intl.DateTimeFormat(t.intlLocale, { timeZone: 'UTC', day: '2-digit', month: '2-digit', year: 'numeric' }).format(date);
 }
 
-/** ISO 8601 timestamp → date and time in the user's locale (browser time zone). */
+/** The product's time zone: every time the card shows is French time, whatever the browser's. */
+export const TIME_ZONE = 'Europe/Paris';
+
+/** ISO 8601 timestamp (UTC from the API) → date and time in Europe/Paris, in the user's locale. */
 export function formatDateTime(t: Messages, timestamp: string | null | undefined): string | null {
   if (!timestamp) return null;
   const date = new Date(timestamp);
   if (Number.isNaN(date.getTime())) return null;
-  return new Intl.DateTimeFormat(t.intlLocale, { dateStyle: 'short', timeStyle: 'short' }).format(date);
+  return new Intl.DateTimeFormat(t.intlLocale, { dateStyle: 'short', timeStyle: 'short', timeZone: TIME_ZONE }).format(date);
 }
 
-/** Today's date as `YYYY-MM-DD` in the user's local time. */
+/** Today's date as `YYYY-MM-DD` in Europe/Paris (an invoice due "today" in France is not overdue). */
 export function todayIso(now: Date = new Date()): string {
-  const pad = (n: number) => String(n).padStart(2, '0');
-  return `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}`;
+  const parts = new Intl.DateTimeFormat('en-CA', { timeZone: TIME_ZONE, year: 'numeric', month: '2-digit', day: '2-digit' })
+    .formatToParts(now)
+    .reduce<Record<string, string>>((acc, part) => ({ ...acc, [part.type]: part.value }), {});
+  return `${parts.year}-${parts.month}-${parts.day}`;
 }
 
 /** An unpaid invoice whose due date is past. */

@@ -23,8 +23,15 @@ export interface Messages {
   readinessHeading: string;
   readyLabel: string;
   notReadyIntro: string;
+  fullyInvoicedTitle: string;
+  warningsTitle: string;
   fieldToFix: (label: string) => string;
   fieldLabels: Record<string, string>;
+  /** `line_items[2].quantity` → "Ligne 3 › quantité". */
+  lineFieldLabel: (n: number, field: string) => string;
+  lineFields: Record<string, string>;
+  openCompany: string;
+  openToFix: string;
   invoicesHeading: string;
   noInvoices: string;
   colNumber: string;
@@ -40,12 +47,22 @@ export interface Messages {
   status: Record<InvoiceStatus, string>;
   overdue: string;
   openInQonto: string;
+  paymentLink: string;
   totalsHeading: string;
   totalDealAmount: string;
   totalInvoiced: string;
   totalPaid: string;
   totalLeft: string;
   lastSynced: (when: string) => string;
+  lastRead: (when: string) => string;
+  neverRead: string;
+  refresh: string;
+  refreshing: string;
+  refreshFailedTitle: string;
+  vatModeLabel: string;
+  vatModeOptions: Record<'standard' | 'reverse_charge', string>;
+  vatModeLocked: string;
+  confirmSharedClient: string;
   actionsHeading: string;
   generateFull: string;
   /** Deposit button; the percentage is shown once it is valid. */
@@ -98,6 +115,8 @@ const fr: Messages = {
   readinessHeading: 'Prêt à facturer ?',
   readyLabel: 'Toutes les informations nécessaires sont présentes',
   notReadyIntro: 'À corriger avant de facturer :',
+  fullyInvoicedTitle: 'Transaction entièrement facturée',
+  warningsTitle: 'À savoir avant de facturer',
   fieldToFix: (label) => `Champ à corriger : ${label}`,
   fieldLabels: {
     'company': 'Entreprise associée',
@@ -107,11 +126,27 @@ const fr: Messages = {
     'company.zip': 'Entreprise › code postal',
     'company.country': 'Entreprise › pays',
     'company.siret': 'Entreprise › SIRET',
-    'company.vat_number': 'Entreprise › numéro de TVA',
+    'company.vat_number': 'Entreprise › n° de TVA intracommunautaire',
+    'deal.company': 'Transaction › entreprise associée',
     'deal.amount': 'Transaction › montant',
     'deal.currency': 'Transaction › devise',
     'deal.line_items': 'Transaction › lignes de produit',
+    'settings.iban': 'Réglages › compte de réception (IBAN)',
+    'settings.vat_rate': 'Réglages › taux de TVA par défaut',
+    'percentage': 'Pourcentage de l’acompte',
   },
+  lineFieldLabel: (n, field) => `Ligne ${n} › ${field}`,
+  lineFields: {
+    name: 'nom',
+    quantity: 'quantité',
+    price: 'prix unitaire',
+    discount: 'remise',
+    discount_percentage: 'remise',
+    tax_rate: 'taux de TVA',
+    currency: 'devise',
+  },
+  openCompany: 'Ouvrir l’entreprise dans HubSpot',
+  openToFix: 'Ouvrir les réglages',
   invoicesHeading: 'Factures',
   noInvoices: 'Aucune facture pour cette transaction.',
   colNumber: 'Numéro',
@@ -134,12 +169,25 @@ const fr: Messages = {
   },
   overdue: 'En retard',
   openInQonto: 'Ouvrir dans Qonto',
+  paymentLink: 'Lien de paiement client',
   totalsHeading: 'Totaux (HT)',
   totalDealAmount: 'Montant de la transaction',
   totalInvoiced: 'Facturé',
   totalPaid: 'Payé',
   totalLeft: 'Reste à facturer',
   lastSynced: (when) => `Statuts synchronisés le ${when}`,
+  lastRead: (when) => `Lu dans Qonto le ${when} (heure de Paris)`,
+  neverRead: 'Pas encore lu dans Qonto',
+  refresh: 'Actualiser',
+  refreshing: 'Lecture dans Qonto…',
+  refreshFailedTitle: 'Actualisation impossible',
+  vatModeLabel: 'TVA de la facture',
+  vatModeOptions: {
+    reverse_charge: 'Autoliquidation (0 %, TVA due par le client)',
+    standard: 'TVA française',
+  },
+  vatModeLocked: 'Imposée par les factures déjà faites pour cette transaction.',
+  confirmSharedClient: 'Je confirme : facturer ce client Qonto',
   actionsHeading: 'Facturer',
   generateFull: 'Générer la facture',
   generateDeposit: (p) => (p ? `Acompte de ${p} %` : 'Acompte'),
@@ -191,6 +239,8 @@ const en: Messages = {
   readinessHeading: 'Ready to invoice?',
   readyLabel: 'All the required information is present',
   notReadyIntro: 'To fix before invoicing:',
+  fullyInvoicedTitle: 'Deal fully invoiced',
+  warningsTitle: 'To know before invoicing',
   fieldToFix: (label) => `Field to fix: ${label}`,
   fieldLabels: {
     'company': 'Associated company',
@@ -200,11 +250,27 @@ const en: Messages = {
     'company.zip': 'Company › postal code',
     'company.country': 'Company › country',
     'company.siret': 'Company › SIRET',
-    'company.vat_number': 'Company › VAT number',
+    'company.vat_number': 'Company › EU VAT number',
+    'deal.company': 'Deal › associated company',
     'deal.amount': 'Deal › amount',
     'deal.currency': 'Deal › currency',
     'deal.line_items': 'Deal › line items',
+    'settings.iban': 'Settings › receiving account (IBAN)',
+    'settings.vat_rate': 'Settings › default VAT rate',
+    'percentage': 'Deposit percentage',
   },
+  lineFieldLabel: (n, field) => `Line ${n} › ${field}`,
+  lineFields: {
+    name: 'name',
+    quantity: 'quantity',
+    price: 'unit price',
+    discount: 'discount',
+    discount_percentage: 'discount',
+    tax_rate: 'VAT rate',
+    currency: 'currency',
+  },
+  openCompany: 'Open the company in HubSpot',
+  openToFix: 'Open settings',
   invoicesHeading: 'Invoices',
   noInvoices: 'No invoice for this deal yet.',
   colNumber: 'Number',
@@ -227,12 +293,25 @@ const en: Messages = {
   },
   overdue: 'Overdue',
   openInQonto: 'Open in Qonto',
+  paymentLink: 'Customer payment link',
   totalsHeading: 'Totals (excl. VAT)',
   totalDealAmount: 'Deal amount',
   totalInvoiced: 'Invoiced',
   totalPaid: 'Paid',
   totalLeft: 'Left to invoice',
   lastSynced: (when) => `Statuses synced on ${when}`,
+  lastRead: (when) => `Read from Qonto on ${when} (Paris time)`,
+  neverRead: 'Not read from Qonto yet',
+  refresh: 'Refresh',
+  refreshing: 'Reading from Qonto…',
+  refreshFailedTitle: 'Could not refresh',
+  vatModeLabel: 'Invoice VAT',
+  vatModeOptions: {
+    reverse_charge: 'Reverse charge (0%, VAT due by the client)',
+    standard: 'French VAT',
+  },
+  vatModeLocked: 'Set by the invoices already made for this deal.',
+  confirmSharedClient: 'I confirm: invoice this Qonto client',
   actionsHeading: 'Invoice',
   generateFull: 'Generate invoice',
   generateDeposit: (p) => (p ? `Deposit ${p}%` : 'Deposit'),
@@ -286,9 +365,16 @@ export function kindLabel(t: Messages, kind: InvoiceKind | string, percentage: s
   return String(kind);
 }
 
+const LINE_FIELD = /^line_items\[(\d+)\]\.(\w+)$/;
+
+/** The field to fix in plain words; `null` for a field we cannot name (never a raw code like "company.siret"). */
 export function fieldLabel(t: Messages, field: string | null | undefined): string | null {
   if (!field) return null;
-  return t.fieldLabels[field] ?? field;
+  const known = t.fieldLabels[field];
+  if (known) return known;
+  const line = LINE_FIELD.exec(field);
+  if (line && t.lineFields[line[2]]) return t.lineFieldLabel(Number(line[1]) + 1, t.lineFields[line[2]]);
+  return null;
 }
 
 /** `"50"` / `"33.50"` → `50` / `33,5` (fr) or `33.5` (en). */

@@ -4,7 +4,7 @@
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { ApiError, newIdempotencyKey } from './api';
-import type { CardApi, CardData, CreateInvoiceRequest, Invoice, InvoiceKind } from './api';
+import type { CardApi, CardData, CreateInvoiceRequest, Invoice, InvoiceKind, VatMode } from './api';
 
 export const DEFAULT_POLL_INTERVAL_MS = 1500;
 export const DEFAULT_POLL_TIMEOUT_MS = 2 * 60 * 1000;
@@ -51,8 +51,17 @@ export interface UseCard {
   action: ActionState;
   /** A request or a poll is under way: the invoice buttons are disabled. */
   busy: boolean;
-  /** One click on Generate / Deposit / Balance. */
-  generate: (kind: InvoiceKind, percentage?: number | null) => void;
+  /** One click on Generate / Deposit / Balance (with the VAT mode outside France). */
+  generate: (
+    kind: InvoiceKind,
+    percentage?: number | null,
+    options?: { vat_mode?: VatMode | null; confirm_shared_client?: boolean },
+  ) => void;
+  /** *Actualiser*: the backend reads the deal's invoices from Qonto now. */
+  refresh: () => void;
+  refreshing: boolean;
+  /** The last refresh failed (the card keeps what it showed). */
+  refreshError: ApiError | null;
   /** Sends the last unanswered request again, with the same idempotency key. */
   resend: () => void;
   /** Re-queues the failed invoice (POST …/retry). */
@@ -71,6 +80,8 @@ export function useCard({ dealId, api, refreshObjectProperties, timings }: UseCa
 
   const [load, setLoad] = useState<LoadState>({ status: 'loading', data: null, error: null });
   const [action, setActionState] = useState<ActionState>({ phase: 'idle' });
+  const [refreshing, setRefreshing] = useState(false);
+  const [refreshError, setRefreshError] = useState<ApiError | null>(null);
 
   // Refs, not state: they must change synchronously so a second click in the same tick sees them.
   const busyRef = useRef(false);
@@ -219,20 +230,55 @@ export function useCard({ dealId, api, refreshObjectProperties, timings }: UseCa
   );
 
   const generate = useCallback(
-    (kind: InvoiceKind, percentage: number | null = null) => {
+    (
+      kind: InvoiceKind,
+      percentage: number | null = null,
+      options: { vat_mode?: VatMode | null; confirm_shared_client?: boolean } = {},
+    ) => {
       if (busyRef.current) return; // a second click while the first is in flight sends nothing
       const pct = kind === 'deposit' ? percentage : null;
+      const vatMode = options.vat_mode ?? null;
+      const confirm = !!options.confirm_shared_client;
       const previous = unansweredRef.current;
-      const sameRequest = previous !== null && previous.kind === kind && previous.percentage === pct;
+      const sameRequest =
+        previous !== null &&
+        previous.kind === kind &&
+        previous.percentage === pct &&
+        (previous.vat_mode ?? null) === vatMode &&
+        !!previous.confirm_shared_client === confirm;
       const request: CreateInvoiceRequest = {
         kind,
         percentage: pct,
         idempotency_key: sameRequest ? previous.idempotency_key : newIdempotencyKey(),
+        ...(vatMode ? { vat_mode: vatMode } : {}),
+        ...(confirm ? { confirm_shared_client: true } : {}),
       };
       void send(request);
     },
     [send],
   );
+
+  const refresh = useCallback(() => {
+    if (busyRef.current) return;
+    const seq = ++loadSeqRef.current;
+    setRefreshing(true);
+    setRefreshError(null);
+    api.refreshCard(dealId).then(
+      (data) => {
+        if (seq === loadSeqRef.current) setLoad({ status: 'ready', data, error: null });
+        setRefreshing(false);
+        try {
+          refreshObjectProperties();
+        } catch {
+          // Outside a record page the host may refuse; the card itself is fresh.
+        }
+      },
+      (error: unknown) => {
+        setRefreshing(false);
+        setRefreshError(toApiError(error));
+      },
+    );
+  }, [api, dealId, refreshObjectProperties]);
 
   const resend = useCallback(() => {
     const current = actionRef.current;
@@ -270,7 +316,7 @@ export function useCard({ dealId, api, refreshObjectProperties, timings }: UseCa
     setAction({ phase: 'idle' });
   }, [setAction]);
 
-  return { load, action, busy, generate, resend, retry, reload, dismiss };
+  return { load, action, busy, generate, resend, retry, reload, dismiss, refresh, refreshing, refreshError };
 }
 
 /** The invoice an action is about, shown in the table over the loaded list. */

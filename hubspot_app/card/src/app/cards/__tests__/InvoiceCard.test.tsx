@@ -160,8 +160,9 @@ describe('readiness', () => {
     expect(text).toContain('Champ à corriger : Entreprise › SIRET');
     expect(text).toContain('Le code postal doit avoir 5 chiffres.');
     expect(text).toContain('Champ à corriger : Entreprise › code postal');
-    // Unknown fields are shown as sent.
-    expect(text).toContain('Champ à corriger : company.qonto_legal_form');
+    // A field the card cannot name is not shown as a code ("company.qonto_legal_form").
+    expect(text).not.toContain('company.qonto_legal_form');
+    expect(text).toContain('Forme juridique inconnue.');
   });
 
   it('shows a green tick when the deal is ready', async () => {

@@ -83,12 +83,22 @@ export function ActionFeedback({ action, t, onRetry, onResend, onReload, onDismi
       );
     case 'refused': {
       const { error } = action;
+      const message = describeError(t, error);
+      // The server's message is its first problem's: say each sentence once.
+      const others = error.problems.filter((problem) => problem.message !== message);
       return (
         <Flex direction="column" gap="xs">
           <Alert title={t.refusedTitle} variant="danger" testId="refused-alert">
-            {describeError(t, error)}
+            {message}
           </Alert>
-          {error.problems.length > 0 ? <ProblemList problems={error.problems} t={t} testId="refused-problems" /> : null}
+          {others.length > 0 ? <ProblemList problems={others} t={t} testId="refused-problems" /> : null}
+          {error.problems.filter((p) => p.message === message && p.url).slice(0, 1).map((p) => (
+            <Text key="fix-link">
+              <Link href={{ url: p.url as string, external: true }} testId="refused-fix-link">
+                {(p.field ?? '').startsWith('company') ? t.openCompany : t.openToFix}
+              </Link>
+            </Text>
+          ))}
           <Button variant="transparent" onClick={onDismiss} testId="dismiss">
             {t.dismiss}
           </Button>

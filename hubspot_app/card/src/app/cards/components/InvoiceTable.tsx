@@ -1,6 +1,7 @@
 // React in scope also for builds that use the classic JSX transform.
 import React from 'react';
 import {
+  Flex,
   Link,
   StatusTag,
   Table,
@@ -39,7 +40,9 @@ export function InvoiceTable({ invoices, t, today }: { invoices: Invoice[]; t: M
   if (invoices.length === 0) {
     return <Text testId="no-invoices">{t.noInvoices}</Text>;
   }
+  const notices = invoices.flatMap((invoice) => (invoice.notices ?? []).map((notice) => ({ invoice, notice })));
   return (
+    <Flex direction="column" gap="xs">
     <Table bordered={true} density="compact" testId="invoice-table">
       <TableHead>
         <TableRow>
@@ -66,10 +69,19 @@ export function InvoiceTable({ invoices, t, today }: { invoices: Invoice[]; t: M
               </TableCell>
               <TableCell>{formatDate(t, invoice.due_date)}</TableCell>
               <TableCell>
-                {invoice.qonto_url ? (
-                  <Link href={{ url: invoice.qonto_url, external: true }} testId={`qonto-link-${invoice.id}`}>
-                    {t.openInQonto}
-                  </Link>
+                {invoice.qonto_url || invoice.payment_url ? (
+                  <Flex direction="column" gap="flush">
+                    {invoice.qonto_url ? (
+                      <Link href={{ url: invoice.qonto_url, external: true }} testId={`qonto-link-${invoice.id}`}>
+                        {t.openInQonto}
+                      </Link>
+                    ) : null}
+                    {invoice.payment_url ? (
+                      <Link href={{ url: invoice.payment_url, external: true }} testId={`payment-link-${invoice.id}`}>
+                        {t.paymentLink}
+                      </Link>
+                    ) : null}
+                  </Flex>
                 ) : (
                   t.notApplicable
                 )}
@@ -79,5 +91,11 @@ export function InvoiceTable({ invoices, t, today }: { invoices: Invoice[]; t: M
         })}
       </TableBody>
     </Table>
+      {notices.map(({ invoice, notice }) => (
+        <Text key={`${invoice.id}-${notice.code}`} variant="microcopy" testId={`invoice-notice-${invoice.id}`}>
+          {notice.message}
+        </Text>
+      ))}
+    </Flex>
   );
 }

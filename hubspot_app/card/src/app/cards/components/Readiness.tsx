@@ -1,11 +1,16 @@
 // React in scope also for builds that use the classic JSX transform.
 import React from 'react';
-import { Flex, Heading, List, StatusTag, Text } from '@hubspot/ui-extensions';
-import type { Problem, Readiness as ReadinessData } from '../api';
+import { Alert, Flex, Heading, Link, List, StatusTag, Text } from '@hubspot/ui-extensions';
+import type { CardData, Problem } from '../api';
 import { fieldLabel } from '../i18n';
 import type { Messages } from '../i18n';
 
-/** One problem: its sentence, and the field to fix when the server names one. */
+/** The label of a problem's link: the company's record in HubSpot, or the settings. */
+function linkLabel(t: Messages, problem: Problem): string {
+  return (problem.field ?? '').startsWith('company') ? t.openCompany : t.openToFix;
+}
+
+/** One problem: its sentence, the field to fix in plain words, and where to fix it. */
 export function ProblemList({ problems, t, testId }: { problems: Problem[]; t: Messages; testId: string }) {
   return (
     <List variant="unordered" testId={testId}>
@@ -15,6 +20,13 @@ export function ProblemList({ problems, t, testId }: { problems: Problem[]; t: M
           <Flex key={`${problem.code}-${problem.field ?? ''}-${index}`} direction="column" gap="flush" testId={`problem-${problem.code}`}>
             <Text>{problem.message || problem.code}</Text>
             {field ? <Text variant="microcopy">{t.fieldToFix(field)}</Text> : null}
+            {problem.url ? (
+              <Text variant="microcopy">
+                <Link href={{ url: problem.url, external: true }} testId={`problem-link-${problem.code}`}>
+                  {linkLabel(t, problem)}
+                </Link>
+              </Text>
+            ) : null}
           </Flex>
         );
       })}
@@ -22,22 +34,44 @@ export function ProblemList({ problems, t, testId }: { problems: Problem[]; t: M
   );
 }
 
-/** Green tick when the deal is ready, otherwise the list of problems to fix. */
-export function Readiness({ readiness, t }: { readiness: ReadinessData; t: Messages }) {
+/**
+ * One headline for the deal (ready, to fix, fully invoiced), then what to know before invoicing.
+ * A fully invoiced deal never reads "ready": the server says so in `status`.
+ */
+export function Readiness({ data, t }: { data: Pick<CardData, 'readiness' | 'status'>; t: Messages }) {
+  const { readiness, status } = data;
   const problems = readiness.problems ?? [];
+  const warnings = readiness.warnings ?? [];
+  let headline: React.ReactNode;
+  if (status?.code === 'fully_invoiced') {
+    headline = (
+      <Alert title={t.fullyInvoicedTitle} variant="info" testId="fully-invoiced">
+        {status.message ?? ''}
+      </Alert>
+    );
+  } else if (readiness.ready && problems.length === 0) {
+    headline = (
+      <Text testId="readiness-ok">
+        <StatusTag variant="success">✓</StatusTag> {t.readyLabel}
+      </Text>
+    );
+  } else {
+    headline = (
+      <Flex direction="column" gap="xs">
+        <Text format={{ fontWeight: 'demibold' }}>{t.notReadyIntro}</Text>
+        <ProblemList problems={problems} t={t} testId="readiness-problems" />
+      </Flex>
+    );
+  }
   return (
     <Flex direction="column" gap="xs">
       <Heading>{t.readinessHeading}</Heading>
-      {readiness.ready && problems.length === 0 ? (
-        <Text testId="readiness-ok">
-          <StatusTag variant="success">✓</StatusTag> {t.readyLabel}
-        </Text>
-      ) : (
-        <Flex direction="column" gap="xs">
-          <Text format={{ fontWeight: 'demibold' }}>{t.notReadyIntro}</Text>
-          <ProblemList problems={problems} t={t} testId="readiness-problems" />
-        </Flex>
-      )}
+      {headline}
+      {warnings.length > 0 ? (
+        <Alert title={t.warningsTitle} variant="warning" testId="readiness-warnings">
+          <ProblemList problems={warnings} t={t} testId="warning-list" />
+        </Alert>
+      ) : null}
     </Flex>
   );
 }

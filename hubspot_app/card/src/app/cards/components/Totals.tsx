@@ -8,6 +8,8 @@ import type { Messages } from '../i18n';
 /** Deal amount, invoiced, paid, left to invoice (all excluding VAT). */
 export function Totals({ data, t }: { data: CardData; t: Messages }) {
   const currency = data.deal.currency || 'EUR';
+  // "Read from Qonto" when the backend says so (Refresh or a successful sync), else the last sync.
+  const read = formatDateTime(t, data.last_read_at);
   const synced = formatDateTime(t, data.last_synced_at);
   return (
     <Flex direction="column" gap="xs">
@@ -26,7 +28,13 @@ export function Totals({ data, t }: { data: CardData; t: Messages }) {
           <Text format={{ fontWeight: 'bold' }}>{formatMoney(t, data.totals.left_to_invoice, currency)}</Text>
         </DescriptionListItem>
       </DescriptionList>
-      {synced ? <Text variant="microcopy">{t.lastSynced(synced)}</Text> : null}
+      {'last_read_at' in data && data.invoices.length > 0 ? (
+        <Text variant="microcopy" testId="last-read">
+          {read ? t.lastRead(read) : t.neverRead}
+        </Text>
+      ) : synced ? (
+        <Text variant="microcopy">{t.lastSynced(synced)}</Text>
+      ) : null}
     </Flex>
   );
 }
