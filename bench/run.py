@@ -303,6 +303,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=8, help="worker processes (default 8)")
     parser.add_argument("--latency-ms", type=int, default=50, help="added to every provider call")
     parser.add_argument("--skip-memory", action="store_true", help="skip scenario c")
+    parser.add_argument("--skip-card", action="store_true", help="skip the card GET row (bench/card.py)")
+    parser.add_argument("--card-seconds", type=float, default=None, help="card GET load duration (10 s)")
     args = parser.parse_args(argv)
     sizes = Sizes(tenants=10, invoices=40, big=2_000) if args.quick else Sizes(100, 100, 50_000)
     latency_s = args.latency_ms / 1000.0
@@ -335,6 +337,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with bench_database(database_url):
             rows = scenarios(sb, sizes, args, latency_s)
+            if not args.skip_card:
+                from bench.card import card_scenario
+
+                rows.append(card_scenario(sb, args.card_seconds or (5.0 if args.quick else 10.0)))
     finally:
         sb.stop()
     print_table(rows)
@@ -530,7 +536,11 @@ def print_table(rows: list[Row]) -> None:
             print("  ".join("-" * w for w in widths))
     print()
     for r in rows:
-        if "budgets_met" in r.detail:
+        if "hubspot_calls_max_10s" in r.detail:
+            from bench.card import print_card_budget
+
+            print_card_budget(r)
+        elif "budgets_met" in r.detail:
             d = r.detail
             print(
                 f"{r.scenario} budgets: {d['qonto_log_calls']} Qonto calls for {d['qonto_pages_needed']} "

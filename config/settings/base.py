@@ -259,6 +259,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "The API the HubSpot deal card calls (see spec/card-api.md).",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # One name for the VAT modes wherever they appear (request, card state, invoice).
+    "ENUM_NAME_OVERRIDES": {"VatModeEnum": ["standard", "reverse_charge"]},
 }
 
 # --- Logging ------------------------------------------------------------------------------------
