@@ -64,7 +64,7 @@ def deal_invoices_refresh(*, tenant: Tenant, deal_id: str) -> RefreshResult:
     )
     if deal is None or connection is None or not invoices:
         return RefreshResult(read_at=None, changed=0, qonto_calls=0)
-    if not cache.add(f"card:refresh:{tenant.pk}:{deal_id}", 1, int(MIN_INTERVAL.total_seconds())):
+    if not cache.add(f"card:refresh:{tenant.pk}:{deal.pk}", 1, int(MIN_INTERVAL.total_seconds())):
         return RefreshResult(read_at=deal.qonto_read_at, changed=0, qonto_calls=0)  # clicked a moment ago
 
     qonto = QontoClient.for_connection(connection, before_request=_limited_acquire)

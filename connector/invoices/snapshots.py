@@ -18,6 +18,7 @@ The invoice click and the worker always read HubSpot fresh (``fresh=True``): amo
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 import time
 from collections.abc import Iterable
@@ -41,7 +42,9 @@ VERSION = 1  # bump when DealSnapshot's shape changes
 
 
 def _key(tenant_id: int, deal_id: str) -> str:
-    return f"card:snapshot:v{VERSION}:{tenant_id}:{deal_id}"
+    # The deal id comes from the card's URL: hashed, so no input ever shapes a cache key.
+    digest = hashlib.sha256(deal_id.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return f"card:snapshot:v{VERSION}:{tenant_id}:{digest}"
 
 
 def _to_cache(snapshot: DealSnapshot, read_at: float) -> dict[str, Any]:

@@ -6,6 +6,7 @@ a card GET reads HubSpot at most once per ``CARD_SNAPSHOT_TTL_S`` per deal, neve
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -132,7 +133,8 @@ def _queue_stale_refresh(tenant: Tenant, deal_id: str, invoices: list[Invoice]) 
     if stale and any(i.qonto_invoice_id for i in invoices):
         from django.core.cache import cache
 
-        if cache.add(f"card:deal-sync:{tenant.pk}:{deal_id}", 1, 300):
+        deal_key = hashlib.sha256(deal_id.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+        if cache.add(f"card:deal-sync:{tenant.pk}:{deal_key}", 1, 300):
             try:
                 jobs.deal_sync(tenant.pk, deal_id)
             except Exception:  # a broker outage must not break the card
