@@ -229,7 +229,11 @@ def invoice_retry(*, invoice: Invoice, lang: str = "fr") -> Invoice:
             .order_by("created_at")
         )
         priors = prior_invoices(others)
-        problems = validate_request(inv.kind, inv.percentage, snapshot, priors, settings=inv_settings)
+        # Same VAT mode as at the click (reverse charge groups every line at 0 %).
+        mode = str((inv.payload or {}).get("vat_mode") or VatMode.STANDARD)
+        problems = validate_request(
+            inv.kind, inv.percentage, snapshot, priors, settings=inv_settings, vat_mode=mode
+        )
         if problems:
             raise InvoiceRequestRefused(problems)
         try:

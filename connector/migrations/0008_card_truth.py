@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('connector', '0006_automation'),
+        ('connector', '0007_invoice_qonto_subtotal_by_vat_and_audit_actions'),
     ]
 
     operations = [
