@@ -22,6 +22,7 @@ from connector.ratelimit import redis_client
 logger = logging.getLogger(__name__)
 
 INVOICE_CREATE = "connector.tasks.invoice_create_task"
+INVOICE_RECONCILE = "connector.tasks.invoice_reconcile_task"
 INVOICE_WRITE_BACK = "connector.tasks.invoice_write_back_task"
 TENANT_SYNC = "connector.tasks.tenant_sync_task"
 DEAL_SYNC = "connector.tasks.deal_sync_task"
@@ -66,6 +67,11 @@ INVOICE_QUEUED_TTL_S = 3600
 
 def _queued_key(invoice_id: str) -> str:
     return f"invoice:queued:{invoice_id}"
+
+
+def invoice_reconcile(invoice_id: str) -> None:
+    """Search Qonto for a FAILED row that may be there, and record it if it is (never POSTs)."""
+    enqueue(INVOICE_RECONCILE, str(invoice_id))
 
 
 def invoice_create(invoice_id: str) -> None:

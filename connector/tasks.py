@@ -57,6 +57,23 @@ def invoice_create_task(self: Any, invoice_id: str) -> None:
             jobs.invoice_create_finished(invoice_id)
 
 
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=6, ignore_result=True)
+def invoice_reconcile_task(self: Any, invoice_id: str) -> None:
+    from connector.exceptions import RetryableError
+    from connector.invoices.submit import invoice_reconcile_only
+    from connector.ratelimit import LockNotAcquired, RateLimitTimeout
+
+    try:
+        invoice_reconcile_only(invoice_id=invoice_id)
+    except (RetryableError, LockNotAcquired, RateLimitTimeout) as exc:
+        if self.request.retries >= self.max_retries:
+            logger.error(
+                "invoice %s: reconciliation gave up after %d tries", invoice_id, self.request.retries
+            )
+            return
+        _retry(self, exc)
+
+
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=8, ignore_result=True)
 def invoice_write_back_task(self: Any, invoice_id: str) -> None:
     from connector.exceptions import RetryableError

@@ -206,10 +206,25 @@ def invoice_retry(*, invoice: Invoice, lang: str = "fr") -> Invoice:
     deposit retried after a full invoice would make 160 %). Accepted, it is rebuilt from today's
     data. Refused, ``InvoiceRequestRefused`` carries the problems (card: 422) and the row stays
     FAILED. Never produces a second Qonto invoice: a row that holds a Qonto id is not retryable,
-    and a row that may have reached Qonto (``submitted_at`` set) is reconciled by the task first.
+    and a row that may have reached Qonto (``submitted_at`` set) is reconciled by the task first
+    — or, when its retry is refused, by a search-only task, so an invoice Qonto holds is never
+    left off our books (and off the deal's totals).
     """
     inv = Invoice.objects.select_related("tenant").get(pk=invoice.pk)
     _check_retryable(inv)
+    try:
+        return _retry_checked(inv, lang=lang)
+    except InvoiceRequestRefused:
+        if inv.submitted_at is not None:
+            # Its create call may have reached Qonto (the answer was lost, then the search
+            # failed): refused or not, what Qonto holds must be on our books. The search runs
+            # in a worker and only ever adopts; it never POSTs.
+            jobs.invoice_reconcile(str(inv.pk))
+        raise
+
+
+def _retry_checked(inv: Invoice, *, lang: str) -> Invoice:
+    invoice = inv
     state = tenant_state(inv.tenant, lang=lang)
     if not state.operational:
         raise InvoiceRequestRefused([Problem.tenant_not_operational(state.status, state.message or "")])

@@ -259,6 +259,35 @@ def _problem_text(problem: dict[str, Any]) -> str:
     return f"{text} ({where})" if where else text
 
 
+def invoice_reconcile_only(*, invoice_id: str) -> bool:
+    """A FAILED row that may have reached Qonto: search for it and adopt it if it is there.
+
+    Never POSTs. Used when a retry of such a row is refused (a retried deposit after a full
+    invoice): the refusal must not leave an invoice Qonto holds off our books. Returns True when
+    the invoice was found and recorded. Raises retryable errors for the task to retry.
+    """
+    with distributed_lock(
+        invoice_lock_name(invoice_id), timeout=settings.INVOICE_LOCK_TIMEOUT_S, blocking_timeout=60
+    ):
+        inv = Invoice.objects.select_related("tenant__qonto_connection").get(pk=invoice_id)
+        if inv.status != Invoice.Status.FAILED or inv.qonto_invoice_id or not ever_submitted(inv):
+            return False
+        bind_tenant(inv.tenant.portal_id)
+        qonto = QontoClient.for_connection(
+            inv.tenant.qonto_connection, before_request=qonto_limiter().acquire
+        )
+        try:
+            found = find_in_qonto(qonto, inv)
+        except QontoPermanentError as exc:  # still unknown: the row stays FAILED and submitted
+            logger.warning("invoice %s: reconciliation refused by Qonto (%s)", inv.id, exc.code)
+            return False
+        if found is None:
+            return False
+        logger.warning("invoice %s: adopting Qonto invoice %s after a refused retry", inv.id, found.get("id"))
+        record_created(inv.pk, found)
+        return True
+
+
 def invoice_fail_after_retries(*, invoice_id: str, exc: ApplicationError) -> None:
     """Retries ran out on a retryable error: look in Qonto one last time, else FAILED (retryable)."""
     inv = Invoice.objects.select_related("tenant__qonto_connection").get(pk=invoice_id)

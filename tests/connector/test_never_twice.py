@@ -382,3 +382,38 @@ def test_the_balance_deducts_what_a_deposit_edited_in_qonto_charges_now(
             invoiced_by_vat[rate] = invoiced_by_vat.get(rate, Decimal(0)) + Decimal(amount)
     assert invoiced_by_vat == subtotals_by_vat(lines)
     assert balance.deducted[0]["subtotal"] == "4800.00"
+
+
+@pytest.mark.django_db
+def test_a_refused_retry_still_records_the_invoice_qonto_holds(
+    client, invoice_world: InvoiceWorld, django_capture_on_commit_callbacks
+) -> None:  # type: ignore[no-untyped-def]
+    # The deposit's POST reaches Qonto but the answer is lost, and the search before the next
+    # try is refused: the row ends FAILED, submitted, with the deposit in Qonto.
+    invoice_world.fault(provider="qonto", method="POST", path=QONTO_CREATE, kind="commit_then_fail", status=0)
+    invoice_world.fault(
+        provider="qonto", method="GET", path=QONTO_LIST, status=403, count=1,
+        body={"errors": [{"code": "forbidden", "detail": "Forbidden"}], "trace_id": "t9"},
+    )  # fmt: skip
+    with django_capture_on_commit_callbacks(execute=True):
+        deposit = click(invoice_world, "lost-deposit-1", "deposit", "60")
+    deposit.refresh_from_db()
+    assert deposit.status == Invoice.Status.FAILED
+    assert deposit.submitted_at is not None
+    with django_capture_on_commit_callbacks(execute=True):
+        full = click(invoice_world, "full-after-lost-deposit")
+    full.refresh_from_db()
+    assert full.status == Invoice.Status.DRAFT
+    # Retrying the deposit is refused (the deal is fully invoiced on our books)…
+    with django_capture_on_commit_callbacks(execute=True):
+        response = card_retry(client, invoice_world, deposit)
+    assert response.status_code == 422, response.content
+    assert response.json()["error"]["code"] == "nothing_left"
+    # …but the deposit Qonto holds is adopted, never POSTed again: the card and the deal's totals
+    # show the truth (160 % in Qonto, for a person to sort out), not a hidden invoice.
+    deposit.refresh_from_db()
+    qinvs = invoice_world.qonto_invoices()
+    assert len(qinvs) == 2
+    assert deposit.qonto_invoice_id in {q["id"] for q in qinvs} - {full.qonto_invoice_id}
+    assert deposit.status == Invoice.Status.DRAFT
+    assert qonto_posts(invoice_world) == [0, 200]
