@@ -17,13 +17,14 @@ from werkzeug.wrappers import Request, Response
 from sandbox import demo
 from sandbox.core import json_response
 from sandbox.hubspot import templates as tpl
+from sandbox.hubspot.automation_panel import AutomationPanel
 from sandbox.hubspot.card_fetch import CardFetchProxy
 from sandbox.hubspot.model import always_properties
 from sandbox.hubspot.oauth import AUTH_CODE_TTL_S
 from sandbox.hubspot.scopes import APP_SCOPES, DECLARED_SCOPES, SCOPE_LABELS_FR
 
 
-class HubSpotWebApp(CardFetchProxy):
+class HubSpotWebApp(AutomationPanel, CardFetchProxy):
     """``app.hubspot.com`` stand-in under ``/hubspot-app``, sharing ``HubSpotApi``'s state."""
 
     name = "hubspot_web"
@@ -41,6 +42,18 @@ class HubSpotWebApp(CardFetchProxy):
         ),
         Rule("/contacts/<int:portal_id>/record/0-2/<company_id>", endpoint="company_page", methods=["GET"]),
         Rule("/_card-fetch", endpoint="card_fetch", methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+        # A person plays HubSpot's automation on the deal page (sandbox/hubspot/workflows.py).
+        Rule(
+            "/contacts/<int:portal_id>/record/0-3/<deal_id>/automation.json",
+            endpoint="deal_automation",
+            methods=["GET"],
+        ),
+        Rule(
+            "/contacts/<int:portal_id>/record/0-3/<deal_id>/workflow-action",
+            endpoint="deal_workflow_action",
+            methods=["POST"],
+        ),
+        Rule("/contacts/<int:portal_id>/record/0-3/<deal_id>/stage", endpoint="deal_stage", methods=["POST"]),
     ]
 
     control_rules = [Rule("/card-settings", endpoint="ctl_card_settings", methods=["GET", "POST"])]
@@ -273,6 +286,7 @@ class HubSpotWebApp(CardFetchProxy):
                 "propertiesUrl": f"{self.prefix}/contacts/{portal['id']}/record/0-3/{deal['id']}"
                 "/properties.json",
                 "indexUrl": f"{self.prefix}/",
+                "automationUrl": f"{self.prefix}/contacts/{portal['id']}/record/0-3/{deal['id']}",
                 "deal": snapshot,
             }
             title = deal["properties"].get("dealname") or f"Transaction {deal['id']}"

@@ -9,8 +9,8 @@
 - **Callbacks API**: ``POST /automation/v4/actions/callbacks/{callbackId}/complete`` and its
   ``/automation/actions/callbacks/2026-03/…`` twin [doc], scope ``automation`` [seen], body
   ``{"outputFields": {...}}`` → 204 [doc]; the batch form takes ``{"inputs": [{callbackId,
-  outputFields}]}`` [doc]. Completing an unknown callback → 404, one no longer blocked → 400
-  [assumed].
+  outputFields}]}`` [doc]. Completing an unknown callback → 404, one no longer blocked → 400, one
+  whose BLOCK answer is still on its way → accepted [assumed].
 - **Stage changes** (``move_deal_stage``): the deal's ``dealstage`` changes as in the CRM UI and,
   when the app subscribes (``object.propertyChange`` on ``dealstage``, as its webhooks component
   declares), a batch of events is POSTed signed (v1 + v3) to the webhooks' ``targetUrl``. A
@@ -209,6 +209,8 @@ class Workflows(Records, Pipelines, Webhooks):
 
     def _apply_answer(self, execution: dict[str, Any], outputs: dict[str, Any]) -> None:
         state = str(outputs.get("hs_execution_state") or "SUCCESS").upper()
+        if state == "BLOCK" and execution["completedAt"]:
+            return  # completed by the callback before our BLOCK answer was read
         execution["outputFields"] = {k: v for k, v in outputs.items() if not k.startswith("hs_")}
         if state == "BLOCK":
             wait = parse_duration(outputs.get("hs_expiration_duration")) or DEFAULT_BLOCK
@@ -249,7 +251,9 @@ class Workflows(Records, Pipelines, Webhooks):
         if execution is None or str(execution["portalId"]) != portal_id:
             return 404, f"No blocked action execution with callbackId {callback_id}"
         self._expire(execution)
-        if execution["state"] != "BLOCKED":
+        # [assumed] HubSpot knows the callbackId from the moment it sends the request, so a worker
+        # quicker than the BLOCK answer's trip back may complete it already.
+        if execution["state"] not in ("BLOCKED", "SENDING", "RETRYING"):
             return 400, f"Callback {callback_id} is not blocked (state {execution['state']})"
         if not isinstance(outputs, dict) or not all(isinstance(k, str) for k in outputs):
             return 400, "outputFields must be an object of output field values"

@@ -240,3 +240,37 @@ def test_no_webhook_without_the_app(hub: Any, product: Recorder) -> None:
     hub.uninstall(demo.PORTAL_ID)
     assert hub.move_deal_stage(demo.PORTAL_ID, demo.DEAL_COMPLETE_ID, "closedlost") is None
     assert hub.webhook_deliveries() == []
+
+
+def test_a_callback_completed_before_the_block_answer_is_read_stays_completed(
+    sb: RunningSandbox, hub: Any
+) -> None:
+    request = hub.workflow_action_request(demo.PORTAL_ID, demo.DEAL_COMPLETE_ID, {"kind": "full"})
+    done = {"outputFields": {"hs_execution_state": "FAIL_CONTINUE", "qonto_result": "failed"}}
+    path = f"/automation/actions/callbacks/2026-03/{request['callbackId']}/complete"
+    assert api(sb, hub, "POST", path, json=done).status_code == 204
+    assert hub.record_action_answer(
+        request["callbackId"], 200, {"outputFields": {"hs_execution_state": "BLOCK"}}
+    ) == ("FAIL_CONTINUE")
+
+
+def test_a_person_plays_the_automation_on_the_deal_page(
+    sb: RunningSandbox, hub: Any, product: Recorder
+) -> None:
+    base = f"{sb.url}/hubspot-app/contacts/{demo.PORTAL_ID}/record/0-3/{demo.DEAL_COMPLETE_ID}"
+    page = requests.get(base, timeout=5).text
+    assert "Automatisation HubSpot (simulée)" in page
+    assert 'id="wf-run"' in page
+    product.answers = [(200, {"outputFields": {"hs_execution_state": "BLOCK"}}), (200, {})]
+    run = requests.post(f"{base}/workflow-action", json={"kind": "deposit", "percentage": "40"}, timeout=10)
+    assert (run.status_code, run.json()["state"]) == (200, "BLOCKED")
+    assert json.loads(product.requests[0]["body"])["inputFields"] == {"kind": "deposit", "percentage": "40"}
+    moved = requests.post(f"{base}/stage", json={"stage": "closedlost"}, timeout=10).json()
+    assert moved["event"]["propertyValue"] == "closedlost"
+    hub.wait_for_webhooks()
+    panel = requests.get(f"{base}/automation.json", timeout=5).json()
+    assert panel["stage"] == "closedlost"
+    assert [e["state"] for e in panel["executions"]] == ["BLOCKED"]
+    assert panel["deliveries"][0]["state"] == "DELIVERED"
+    assert "closedwon" in [s["id"] for s in panel["pipelines"][0]["stages"]]
+    assert requests.post(f"{base}/stage", json={"stage": "nope"}, timeout=5).status_code == 400
