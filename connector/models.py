@@ -415,6 +415,7 @@ class AuditLog(models.Model):
         TENANT_DISCONNECTED = "tenant_disconnected", _("Application déconnectée")
         SETTINGS_LINK_USED = "settings_link_used", _("Réglages ouverts depuis la carte")
         CONNECTION_CHANGE_REFUSED = "connection_change_refused", _("Modification refusée (droits HubSpot)")
+        STAGE_RULE_CHANGED = "stage_rule_changed", _("Règle d'automatisation modifiée")
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     user = models.ForeignKey(

@@ -164,6 +164,7 @@ def stage_rule_save(
     stage_label: str = "",
     kind: str = "full",
     percentage: Decimal | None = None,
+    by_email: str = "",
 ) -> StageRule:
     """Save the rule (values already validated by the form). Switching it on, or changing what it
     does, restarts ``active_since``: stage changes made before are never acted on."""
@@ -179,6 +180,22 @@ def stage_rule_save(
         rule.active_since = timezone.now()
     rule.full_clean(exclude=["tenant"])
     rule.save()
+    after = (rule.enabled, rule.stage_id, rule.kind, rule.percentage)
+    if before != after:  # it makes invoices on its own: who changed it, and to what, is kept
+        from connector.audit import audit
+        from connector.models import AuditLog
+
+        audit(
+            action=AuditLog.Action.STAGE_RULE_CHANGED,
+            user_email=by_email,
+            tenant=tenant,
+            detail={
+                "enabled": rule.enabled,
+                "stage": f"{rule.pipeline_label} › {rule.stage_label}" if rule.stage_id else "",
+                "kind": rule.kind,
+                "percentage": str(rule.percentage) if rule.percentage is not None else None,
+            },
+        )
     logger.info(
         "stage rule of portal %s: %s, stage %s → %s",
         tenant.portal_id,

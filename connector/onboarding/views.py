@@ -259,6 +259,7 @@ def tenant_settings(request: HttpRequest) -> HttpResponse:
                 stage_label=data["stage_label"],
                 kind=data["kind"],
                 percentage=data["percentage"],
+                by_email=request.session.get(SESSION_USER_EMAIL, ""),
             )
             messages.success(
                 request,

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from django.core.cache import cache
 
-from connector.models import StageRule
+from connector.models import AuditLog, StageRule
 from sandbox import demo
 from sandbox.core import FaultRule
 from tests.hubspot_app.sandbox_fixtures import (  # noqa: F401 - fixtures
@@ -65,6 +65,14 @@ def test_saving_the_rule(client, sandbox, signed_in) -> None:
     assert (rule.pipeline_label, rule.stage_label) == ("Sales Pipeline", "Conclu gagné")
     assert rule.percentage == Decimal("12.5")
     assert rule.active_since is not None
+    [entry] = AuditLog.objects.filter(action=AuditLog.Action.STAGE_RULE_CHANGED)
+    assert entry.tenant == signed_in
+    assert entry.detail == {
+        "enabled": True,
+        "stage": "Sales Pipeline › Conclu gagné",
+        "kind": "deposit",
+        "percentage": "12.5",
+    }
     page = client.get(URL).content.decode()
     assert "Active depuis le" in page
     assert 'value="12,5"' in page
