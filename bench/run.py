@@ -38,7 +38,8 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[1]
-BENCH_DB = "qonto_connector_bench"
+# BENCH_DB lets several worktrees bench on one PostgreSQL server without dropping each other's.
+BENCH_DB = os.environ.get("BENCH_DB") or "qonto_connector_bench"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/qonto_connector"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/15"
 PORTAL_BASE = 910_000_000
@@ -411,7 +412,8 @@ def scenarios(sb: Any, sizes: Sizes, args: Any, latency_s: float) -> list[Row]:
         print(f"b done in {seconds:.1f} s", flush=True)
 
         # (a) 5 % of all invoices finalized since the last run, in every other tenant (10 % of
-        # theirs): the other half has nothing new and must cost one Qonto call and no HubSpot call.
+        # theirs): the other half has nothing new and must cost two Qonto calls (invoices and
+        # credit notes) and no HubSpot call.
         clock.advance(600)
         tenants_with_changes = 0
         changed_tenants: set[int] = set()
@@ -432,7 +434,12 @@ def scenarios(sb: Any, sizes: Sizes, args: Any, latency_s: float) -> list[Row]:
             latency_floor(per_tenant, latency_s, args.workers),
             rate_floor(q_calls, QONTO_PER_10S),
         )
-        pages_needed = sum(max(1, math.ceil(int(r.get("seen", 0)) / 100)) for r in results)
+        # One page of invoices per 100 updated, and one of credit notes per 100 created (1 when none).
+        pages_needed = sum(
+            max(1, math.ceil(int(r.get("seen", 0)) / 100))
+            + max(1, math.ceil(int(r.get("credit_notes_seen", 0)) / 100))
+            for r in results
+        )
         hubspot_elsewhere = sum(
             int(r.get("hubspot_calls", 0)) for r in results if r["tenant_id"] not in changed_tenants
         )

@@ -19,7 +19,7 @@ def init() -> None:
 
     django.setup()
     logging.disable(logging.WARNING)  # a bench prints a table, not request logs
-    import connector.sync_services  # noqa: F401 - loaded before any measurement
+    import connector.sync  # noqa: F401 - loaded before any measurement
     import hubspot_app.crm  # noqa: F401
 
 
@@ -33,7 +33,7 @@ def sync_tenant(tenant_id: int, full: bool) -> dict[str, Any]:
     """One real sync run; what it did, as the SyncRun recorded it."""
     from django.db import connection
 
-    from connector.sync_services import tenant_sync
+    from connector.sync import tenant_sync
 
     started = time.perf_counter()
     try:
@@ -50,6 +50,7 @@ def sync_tenant(tenant_id: int, full: bool) -> dict[str, Any]:
         "seconds": seconds,
         "seen": run.invoices_seen,
         "changed": run.invoices_changed,
+        "credit_notes_seen": run.credit_notes_seen,
         "deals_written": run.deals_written,
         "qonto_calls": run.qonto_calls,
         "hubspot_calls": run.hubspot_calls,

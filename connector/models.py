@@ -61,6 +61,11 @@ class Tenant(BaseModel):
         null=True, blank=True, help_text=_("Highest Qonto updated_at applied by the status sync.")
     )
     last_synced_at = models.DateTimeField(null=True, blank=True)
+    drafts_checked_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text=_("When the sync last compared our drafts with Qonto's (a deleted draft vanishes)."),
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -185,6 +190,9 @@ class Invoice(BaseModel):
         FULL = "full", _("Facture complète")
         DEPOSIT = "deposit", _("Acompte")
         BALANCE = "balance", _("Solde")
+        # Made in Qonto before (or without) the connector, then attached to the deal by the
+        # history import: its amounts count, but it was never built from the deal.
+        IMPORTED = "imported", _("Facture existante")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("En attente")
@@ -231,6 +239,10 @@ class Invoice(BaseModel):
     finalized_at = models.DateTimeField(null=True, blank=True)
     qonto_url = models.URLField(max_length=500, blank=True)
     qonto_updated_at = models.DateTimeField(null=True, blank=True)
+    # Sums of the invoice's Qonto credit notes (``CreditNote``), kept here so every total reads
+    # one row: excl. VAT like ``subtotal_amount``, and incl. VAT like ``total_amount``.
+    credited_subtotal = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+    credited_total = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
     payload = models.JSONField(default=dict, blank=True, help_text=_("The body sent to Qonto."))
     qonto_subtotal_by_vat = models.JSONField(
         default=dict,
@@ -294,7 +306,12 @@ class StageRule(BaseModel):
     pipeline_label = models.CharField(max_length=255, blank=True)
     stage_id = models.CharField(max_length=100, blank=True)
     stage_label = models.CharField(max_length=255, blank=True)
-    kind = models.CharField(max_length=10, choices=Invoice.Kind.choices, default=Invoice.Kind.FULL)
+    # The kinds a click can ask for (an imported invoice is never created by a rule).
+    kind = models.CharField(
+        max_length=10,
+        choices=[c for c in Invoice.Kind.choices if c[0] != Invoice.Kind.IMPORTED],
+        default=Invoice.Kind.FULL,
+    )
     percentage = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
     active_since = models.DateTimeField(
         null=True,
@@ -367,6 +384,42 @@ class AutomationRun(BaseModel):
         return str((self.messages or {}).get(lang) or (self.messages or {}).get("fr") or "")
 
 
+class CreditNote(BaseModel):
+    """A Qonto credit note (avoir) on one of our invoices. Qonto gives it no status: it is final
+    once created, and credit notes adding up to the invoice's total cancel the invoice."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="credit_notes")
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="credit_notes")
+    hubspot_deal_id = models.CharField(max_length=32, db_index=True)
+    qonto_credit_note_id = models.CharField(max_length=64)
+    number = models.CharField(max_length=64, blank=True)
+    issue_date = models.DateField(null=True, blank=True)
+    currency = models.CharField(max_length=3, default="EUR")
+    subtotal_amount = models.DecimalField(
+        max_digits=14, decimal_places=2, default=Decimal("0"), help_text=_("Amount credited excl. VAT.")
+    )
+    vat_amount = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+    total_amount = models.DecimalField(
+        max_digits=14, decimal_places=2, default=Decimal("0"), help_text=_("Amount credited incl. VAT.")
+    )
+    vat_breakdown = models.JSONField(
+        default=dict, blank=True, help_text=_("Amount credited excl. VAT per VAT fraction ('0.2').")
+    )
+    qonto_created_at = models.DateTimeField(null=True, blank=True)
+    qonto_url = models.URLField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "qonto_credit_note_id"], name="credit_note_unique_qonto_id"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Avoir {self.number or self.qonto_credit_note_id}"
+
+
 class SyncRun(BaseModel):
     """One run of the Qonto → HubSpot status sync for one tenant."""
 
@@ -385,6 +438,11 @@ class SyncRun(BaseModel):
     cursor_to = models.DateTimeField(null=True, blank=True)
     invoices_seen = models.PositiveIntegerField(default=0)
     invoices_changed = models.PositiveIntegerField(default=0)
+    drafts_deleted = models.PositiveIntegerField(
+        default=0, help_text=_("Drafts found deleted in Qonto (confirmed by a 404).")
+    )
+    credit_notes_seen = models.PositiveIntegerField(default=0)
+    credit_notes_new = models.PositiveIntegerField(default=0)
     deals_written = models.PositiveIntegerField(default=0)
     qonto_calls = models.PositiveIntegerField(default=0)
     hubspot_calls = models.PositiveIntegerField(default=0)

@@ -346,18 +346,7 @@ class QontoClient:
         if sort_by:
             params["sort_by"] = sort_by
         body = self.request("GET", "/v2/client_invoices", params=params)
-        meta = body.get("meta") or {}
-        current = int(meta.get("current_page") or page)
-        next_page = meta.get("next_page")
-        total_pages = meta.get("total_pages")
-        if next_page is None and total_pages is not None and current < int(total_pages):
-            next_page = current + 1  # seen: next_page omitted on some endpoints
-        return Page(
-            items=list(body.get("client_invoices") or []),
-            current_page=current,
-            next_page=int(next_page) if next_page else None,
-            total_count=meta.get("total_count"),
-        )
+        return _page(body, "client_invoices", page)
 
     def iter_invoice_pages(self, *, statuses: tuple[str, ...] = (), **filters: Any) -> Iterator[Page]:
         """Pages one after the other (never the whole list in memory); one listing per status."""
@@ -369,6 +358,39 @@ class QontoClient:
                 if not result.next_page or not result.items:
                     break
                 page = result.next_page
+
+    # --- credit notes (avoirs) -----------------------------------------------------------------
+    # [doc] GET /v2/credit_notes (list, filters such as filter[created_at_from], API key accepted,
+    # scope client_invoices.read) and GET /v2/credit_notes/{id} → {"credit_note": {id, invoice_id,
+    # number, issue_date, total_amount, vat_amount (+ _cents), items, created_at, finalized_at…}}.
+    # A credit note has no status and no updated_at: it is final once created [seen].
+    def get_credit_note(self, credit_note_id: str) -> dict[str, Any]:
+        return dict(self.request("GET", f"/v2/credit_notes/{credit_note_id}").get("credit_note") or {})
+
+    def list_credit_notes_page(
+        self, *, page: int = 1, per_page: int = 100, created_from: datetime | None = None
+    ) -> Page:
+        """One page of ``GET /v2/credit_notes``, the pagination of every Qonto list (spec §5)."""
+        params: dict[str, Any] = {"page": page, "per_page": per_page}
+        if created_from:
+            params["filter[created_at_from]"] = utc_param(created_from)
+        body = self.request("GET", "/v2/credit_notes", params=params)
+        return _page(body, "credit_notes", page)
+
+
+def _page(body: dict[str, Any], key: str, page: int) -> Page:
+    meta = body.get("meta") or {}
+    current = int(meta.get("current_page") or page)
+    next_page = meta.get("next_page")
+    total_pages = meta.get("total_pages")
+    if next_page is None and total_pages is not None and current < int(total_pages):
+        next_page = current + 1  # seen: next_page omitted on some endpoints
+    return Page(
+        items=list(body.get(key) or []),
+        current_page=current,
+        next_page=int(next_page) if next_page else None,
+        total_count=meta.get("total_count"),
+    )
 
 
 INVOICE_STATUSES = ("draft", "unpaid", "paid", "canceled")  # the documented filter[status] values

@@ -95,7 +95,7 @@ def invoice_write_back_task(self: Any, invoice_id: str) -> None:
 @shared_task(ignore_result=True)
 def sync_fanout_task(full: bool = False) -> int:
     """Beat: one sync task per operational tenant (spread a little to smooth the API load)."""
-    from connector.sync_services import operational_tenant_ids
+    from connector.sync import operational_tenant_ids
 
     ids = operational_tenant_ids()
     for n, tenant_id in enumerate(ids):
@@ -108,7 +108,7 @@ def sync_fanout_task(full: bool = False) -> int:
 # once all pages are committed, so nothing is lost).
 @shared_task(ignore_result=True, soft_time_limit=1500, time_limit=1800)
 def tenant_sync_task(tenant_id: int, full: bool = False) -> None:
-    from connector.sync_services import tenant_sync
+    from connector.sync import tenant_sync
 
     tenant_sync(tenant_id=tenant_id, full=full)  # binds the tenant's portal id to its log lines
 
@@ -116,7 +116,7 @@ def tenant_sync_task(tenant_id: int, full: bool = False) -> None:
 @shared_task(ignore_result=True)
 def deal_sync_task(tenant_id: int, deal_id: str) -> None:
     from connector.exceptions import ApplicationError
-    from connector.sync_services import deal_sync
+    from connector.sync import deal_sync
 
     try:
         deal_sync(tenant_id=tenant_id, deal_id=deal_id)

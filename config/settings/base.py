@@ -209,6 +209,8 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # The sync schedule: a cron-like "*/15 * * * *" (minute hour day month weekday).
 SYNC_SCHEDULE = env("SYNC_SCHEDULE", default="*/15 * * * *")
 SYNC_FULL_SCHEDULE = env("SYNC_FULL_SCHEDULE", default="30 3 * * *")  # daily reconciliation (UTC)
+# How often an incremental sync compares our drafts with Qonto's (a deleted draft leaves no event).
+SYNC_DRAFT_CHECK_MINUTES = env.int("SYNC_DRAFT_CHECK_MINUTES", default=30)
 
 
 def _crontab(expr: str) -> object:

@@ -9,7 +9,7 @@ One module per concern:
 
 - ``tenants``: the tenant list and detail page (``TenantAdmin``);
 - ``actions``: what support does to a tenant (test Qonto, sync, HubSpot setup, suspend, resume);
-- ``invoices``: invoices (with the retry action) and deals;
+- ``invoices``: invoices (with the retry action) and deals; ``credit_notes``: Qonto avoirs;
 - ``automation``: automatic invoice requests (workflow action, stage rule) and the stage rules;
 - ``qonto``: Qonto connections; ``sync_runs``; ``audit_log``; ``task_failures``;
 - ``base`` (read-only rows) and ``formatting`` (dates, amounts, small tables) shared by all.
@@ -21,11 +21,29 @@ from django.conf import settings
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from connector.admin import audit_log, automation, invoices, qonto, sync_runs, task_failures, tenants
+from connector.admin import (
+    audit_log,
+    automation,
+    credit_notes,
+    invoices,
+    qonto,
+    sync_runs,
+    task_failures,
+    tenants,
+)
 from connector.admin_login import configure_admin_site
 
 admin.site.site_header = _("Qonto Connector — support")
 admin.site.site_title = _("Qonto Connector — support")
 configure_admin_site(admin.site, require_2fa=settings.ADMIN_REQUIRE_2FA)  # throttled, optional TOTP
 
-__all__ = ["audit_log", "automation", "invoices", "qonto", "sync_runs", "task_failures", "tenants"]
+__all__ = [
+    "audit_log",
+    "automation",
+    "credit_notes",
+    "invoices",
+    "qonto",
+    "sync_runs",
+    "task_failures",
+    "tenants",
+]

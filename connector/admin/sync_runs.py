@@ -18,6 +18,8 @@ class SyncRunAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "finished_at",
         "invoices_seen",
         "invoices_changed",
+        "drafts_deleted",
+        "credit_notes_new",
         "deals_written",
         "error",
     )

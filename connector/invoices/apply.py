@@ -1,4 +1,4 @@
-"""What Qonto says about an invoice, copied onto our row (creation, reconciliation and sync)."""
+"""What Qonto says about an invoice or a credit note, copied onto our row (creation, sync, refresh)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from connector.invoicing.amounts import decimal_str
-from connector.models import Invoice
+from connector.invoicing.amounts import ZERO, decimal_str
+from connector.models import CreditNote, Invoice
 from connector.qonto_client import money, parse_datetime
 
 
@@ -78,3 +78,57 @@ def apply_qonto_invoice(inv: Invoice, data: dict[str, Any]) -> bool:
         inv.qonto_subtotal_by_vat,
     )
     return before != after
+
+
+def _amount(obj: Any) -> Decimal:
+    """A credit-note amount, as a positive Decimal.
+
+    Qonto negates a credit note's item quantities itself [seen: "quantities sent positive; the
+    server negates them"], while its documented examples show positive totals [doc]. Whichever
+    sign comes back, a credit note always *reduces* its invoice: we keep the magnitude.
+    """
+    try:
+        return abs(money(obj))
+    except (InvalidOperation, TypeError, ValueError):
+        return ZERO
+
+
+def credit_note_breakdown(data: dict[str, Any]) -> dict[str, str]:
+    """Amount credited excl. VAT per VAT fraction ("0.2" → "200.00"), from the credit note's items.
+
+    The keys have the same form as ``Invoice.payload["vat_breakdown"]`` (``decimal_str``), so a
+    balance invoice can deduct a credit note from the right rate.
+    """
+    out: dict[str, Decimal] = {}
+    for item in data.get("items") or []:
+        if not isinstance(item, dict):
+            continue
+        try:
+            rate = decimal_str(Decimal(str(item.get("vat_rate") or "0")))
+        except (InvalidOperation, ValueError):
+            continue
+        if "subtotal" in item:
+            subtotal = _amount(item["subtotal"])
+        elif item.get("subtotal_cents") is not None:
+            subtotal = abs(Decimal(int(item["subtotal_cents"])).scaleb(-2))
+        else:
+            continue
+        out[rate] = out.get(rate, ZERO) + subtotal
+    return {rate: f"{amount.quantize(Decimal('0.01'))}" for rate, amount in out.items()}
+
+
+def apply_qonto_credit_note(note: CreditNote, data: dict[str, Any]) -> bool:
+    """Copy a Qonto credit note onto our row. Returns True if anything that counts changed."""
+    before = (note.number, note.subtotal_amount, note.total_amount, note.vat_breakdown)
+    note.qonto_credit_note_id = str(data.get("id") or note.qonto_credit_note_id)
+    note.number = str(data.get("number") or note.number or "")[:64]
+    if data.get("issue_date"):
+        note.issue_date = date.fromisoformat(str(data["issue_date"])[:10])
+    note.currency = str(data.get("currency") or note.currency or "EUR")[:3].upper()
+    note.total_amount = _amount(data.get("total_amount"))
+    note.vat_amount = _amount(data.get("vat_amount"))
+    note.subtotal_amount = max(ZERO, note.total_amount - note.vat_amount)
+    note.vat_breakdown = credit_note_breakdown(data)
+    note.qonto_created_at = parse_datetime(data.get("created_at")) or note.qonto_created_at
+    note.qonto_url = str(data.get("invoice_url") or note.qonto_url or "")[:500]
+    return before != (note.number, note.subtotal_amount, note.total_amount, note.vat_breakdown)

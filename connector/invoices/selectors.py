@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from connector.invoicing.amounts import decimal_str
 from connector.invoicing.snapshot import PriorInvoice
 from connector.invoicing.summary import InvoiceView
-from connector.models import Invoice, Tenant
+from connector.models import CreditNote, Invoice, Tenant
 
 # Statuses in which the row is finished with Qonto creation.
 SETTLED = frozenset(
@@ -41,17 +42,40 @@ def current_subtotal_by_vat(inv: Invoice) -> dict[str, Decimal]:
     return by_vat
 
 
+def _credited_by_vat(invoices: list[Invoice]) -> dict[str, dict[str, Decimal]]:
+    """{invoice id: {VAT fraction: amount credited excl. VAT}} for the invoices that have avoirs."""
+    credited = [inv.pk for inv in invoices if inv.credited_subtotal]
+    out: dict[str, dict[str, Decimal]] = {}
+    if not credited:
+        return out
+    for note in CreditNote.objects.filter(invoice_id__in=credited).only("invoice_id", "vat_breakdown"):
+        rates = out.setdefault(str(note.invoice_id), {})
+        for rate, amount in (note.vat_breakdown or {}).items():
+            key = decimal_str(Decimal(rate))
+            rates[key] = rates.get(key, Decimal("0")) + Decimal(amount)
+    return out
+
+
+def _net_by_vat(inv: Invoice, credited: dict[str, Decimal]) -> dict[str, Decimal]:
+    by_vat = {decimal_str(Decimal(k)): v for k, v in current_subtotal_by_vat(inv).items()}
+    for rate, amount in credited.items():
+        by_vat[rate] = by_vat.get(rate, Decimal("0")) - amount
+    return by_vat
+
+
 def prior_invoices(invoices: list[Invoice]) -> list[PriorInvoice]:
-    """The deal's other invoices as the checks and the builder see them: with today's amounts."""
+    """The deal's other invoices as the checks and the builder see them: with today's amounts, net
+    of credit notes, so a balance invoices again what an avoir took back (and nothing twice)."""
+    credited = _credited_by_vat(invoices)
     return [
         PriorInvoice(
             id=str(inv.id),
             kind=inv.kind,
             number=inv.number,
             status=card_status(inv) if inv.status != Invoice.Status.DELETED else "deleted",
-            subtotal_by_vat=current_subtotal_by_vat(inv),
-            subtotal=inv.subtotal_amount,
-            total=inv.total_amount,
+            subtotal_by_vat=_net_by_vat(inv, credited.get(str(inv.id), {})),
+            subtotal=max(Decimal("0"), inv.subtotal_amount - inv.credited_subtotal),
+            total=max(Decimal("0"), inv.total_amount - inv.credited_total),
             vat_mode=str((inv.payload or {}).get("vat_mode") or "standard"),
         )
         for inv in invoices
@@ -72,6 +96,8 @@ def invoice_view(invoice: Invoice) -> InvoiceView:
         total=invoice.total_amount,
         paid_at=invoice.paid_at,
         url=invoice.qonto_url,
+        credited=invoice.credited_subtotal,
+        credited_total=invoice.credited_total,
     )
 
 

@@ -39,6 +39,14 @@ class InvoiceView:
     due_date: date | None = None
     paid_at: date | None = None
     url: str | None = None
+    # What Qonto credit notes (avoirs) took back from this invoice: excl. and incl. VAT.
+    credited: Decimal = ZERO
+    credited_total: Decimal = ZERO
+
+    @property
+    def net_subtotal(self) -> Decimal:
+        """The invoice's amount excl. VAT once its credit notes are deducted (never below zero)."""
+        return max(ZERO, self.subtotal - self.credited)
 
 
 @dataclass(frozen=True)
@@ -61,11 +69,20 @@ class Totals:
 
 def deal_totals(deal_amount: Decimal | None, invoices: Iterable[InvoiceView]) -> Totals:
     """``invoiced`` counts every invoice not canceled, failed or deleted (pending ones included);
-    ``paid`` the paid ones; ``left_to_invoice`` is never negative."""
+    ``paid`` the paid ones; ``left_to_invoice`` is never negative.
+
+    Credit notes (avoirs) reduce both, invoice by invoice (``net_subtotal``). The facts behind
+    that choice: a Qonto credit note has no status and no refund record of its own, it is final
+    once created, and credit notes that reach an invoice's total cancel the invoice [doc] — which
+    takes a paid invoice out of ``paid`` entirely. A partial credit note on a paid invoice is the
+    same thing in part (the client is owed that money back, refunded or offset), so it comes off
+    ``paid`` too; otherwise ``paid`` would jump when the last avoir turns the invoice canceled.
+    A canceled invoice counts for nothing, so its credit notes are not deducted a second time.
+    """
     amount = deal_amount if deal_amount is not None else ZERO
     views = list(invoices)
-    invoiced = sum((v.subtotal for v in views if is_live(v.status)), ZERO)
-    paid = sum((v.subtotal for v in views if v.status == "paid"), ZERO)
+    invoiced = sum((v.net_subtotal for v in views if is_live(v.status)), ZERO)
+    paid = sum((v.net_subtotal for v in views if v.status == "paid"), ZERO)
     return Totals(
         deal_amount=amount, invoiced=invoiced, paid=paid, left_to_invoice=max(ZERO, amount - invoiced)
     )
@@ -89,6 +106,8 @@ def _kind_label(view: InvoiceView, lang: str) -> str:
         return f"Acompte {format_number_fr(view.percentage)}{NBSP}%"
     if view.kind == "balance":
         return "Balance" if lang == "en" else "Solde"
+    if view.kind == "imported":
+        return "Existing invoice" if lang == "en" else "Facture existante"
     return "Invoice" if lang == "en" else "Facture"
 
 
@@ -126,9 +145,11 @@ def _reference(view: InvoiceView, lang: str) -> str:
 
 
 def invoice_summary_line(view: InvoiceView, *, today: date | None = None) -> str:
-    """ "F-2026-0001 · Acompte 50 % · 7 200,00 € TTC · Payée le 02/12/2026" """
+    """ "F-2026-0001 · Acompte 50 % · 7 200,00 € TTC · Payée le 02/12/2026 [· Avoir 1 200,00 € TTC]" """
     parts = [_reference(view, "fr"), _kind_label(view, "fr"), f"{format_eur_fr(view.total)} TTC"]
     parts.append(_status_label(view, "fr", today))
+    if view.credited_total > ZERO:
+        parts.append(f"Avoir {format_eur_fr(view.credited_total)} TTC")
     return " · ".join(parts)
 
 

@@ -75,6 +75,8 @@ def invoice_json(invoice: Invoice, lang: str, *, organization_slug: str = "") ->
         "total_amount": _money(invoice.total_amount),
         "vat_amount": _money(invoice.vat_amount),
         "subtotal_amount": _money(invoice.subtotal_amount),
+        # Qonto credit notes (avoirs) on this invoice, incl. VAT like total_amount; null if none.
+        "credited_amount": _money(invoice.credited_total) if invoice.credited_total else None,
         "currency": invoice.currency,
         # The seller's invoice in the Qonto app (a draft too); the customer's page once finalized.
         "qonto_url": qonto_app_url(

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from werkzeug.routing import Rule
 
-from sandbox.qonto.control import Control
+from sandbox.qonto.credit_notes import CreditNotes
 from sandbox.qonto.limits import Limits
 from sandbox.qonto.web import WebApp
 
 
-class QontoSim(Limits, WebApp, Control):
+class QontoSim(Limits, WebApp, CreditNotes):
     """Qonto Business API v2 simulator (see the package docstring for the choices it makes)."""
 
     name = "qonto"
@@ -43,6 +43,9 @@ class QontoSim(Limits, WebApp, Control):
             endpoint="api_send_by_einvoice",
             methods=["POST"],
         ),
+        Rule("/v2/credit_notes", endpoint="api_list_credit_notes", methods=["GET"]),
+        Rule("/v2/credit_notes", endpoint="api_create_credit_note", methods=["POST"]),
+        Rule("/v2/credit_notes/<credit_note_id>", endpoint="api_get_credit_note", methods=["GET"]),
         Rule("/v2/attachments/<attachment_id>", endpoint="api_get_attachment", methods=["GET"]),
         # Not Qonto's API: the demo "web app" and the fake PDF behind attachment URLs (no auth).
         Rule("/app", endpoint="app_index", methods=["GET"]),
@@ -83,4 +86,6 @@ class QontoSim(Limits, WebApp, Control):
         Rule("/invoices/<invoice_id>/unmark_as_paid", endpoint="ctl_unmark_paid", methods=["POST"]),
         Rule("/invoices/<invoice_id>/mark_as_canceled", endpoint="ctl_cancel", methods=["POST"]),
         Rule("/invoices/<invoice_id>/einvoicing_status", endpoint="ctl_einvoicing_status", methods=["POST"]),
+        Rule("/invoices/<invoice_id>/credit_notes", endpoint="ctl_create_credit_note", methods=["POST"]),
+        Rule("/organizations/<login>/credit_notes", endpoint="ctl_list_credit_notes", methods=["GET"]),
     ]

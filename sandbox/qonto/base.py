@@ -37,6 +37,8 @@ _LOCAL_SWITCHES = (
     "unauthorized_limit",
     "rate_limit_retry_after",
     "reject_staging_token_in_production",
+    "credit_note_touches_invoice",
+    "credit_note_negative_amounts",
 )
 
 
@@ -55,6 +57,8 @@ class QontoBase(Provider):
         self.unauthorized_limit = 200  # 401 responses per IP per hour before 429
         self.rate_limit_retry_after = False  # add Retry-After to rate-limit 429s (Qonto documents none)
         self.reject_staging_token_in_production = True
+        self.credit_note_touches_invoice = False  # see credit_notes.py
+        self.credit_note_negative_amounts = False
         self._limit_10s = SlidingWindowLimiter(self.config.qonto_rate_limit_10s, 10)
         self._limit_10min = SlidingWindowLimiter(self.config.qonto_rate_limit_10min, 600)
         self._unauthorized = SlidingWindow(3600)

@@ -145,6 +145,7 @@ class Organization:
     clients: dict[str, Client] = dataclasses.field(default_factory=dict)
     invoices: dict[str, Invoice] = dataclasses.field(default_factory=dict)  # created_at order
     deleted_invoices: dict[str, Invoice] = dataclasses.field(default_factory=dict)  # tombstones
+    credit_notes: dict[str, Any] = dataclasses.field(default_factory=dict)  # credit_notes.CreditNote
     next_number: int = 1
     numbers: set[str] = dataclasses.field(default_factory=set)  # assigned or requested numbers
     idempotency: dict[str, tuple[datetime, int, str]] = dataclasses.field(default_factory=dict)

@@ -130,6 +130,17 @@ class WebApp(Serializers):
             ]
         elif inv.status == "paid":
             actions.append(button("unmark_as_paid", "Marquer non payée"))
+        if inv.status in ("unpaid", "paid"):
+            # "Créer un avoir": the whole invoice (cancels it), or a partial amount excl. VAT.
+            actions += [
+                button("credit_notes", "Créer un avoir total"),
+                button(
+                    "credit_notes",
+                    "Créer un avoir partiel",
+                    "<input name='amount' inputmode='decimal' size='8' placeholder='HT €' "
+                    "title='Montant HT de l’avoir'>",
+                ),
+            ]
         number = html.escape(inv.number) if inv.status != "draft" and inv.number else "<em>Brouillon</em>"
         page = f"/qonto/app/organizations/{quote(inv.org_login)}/receivable-invoices/{quote(inv.id)}"
         number = f"<a href='{page}'>{number}</a>"

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -19,12 +20,15 @@ from celery.schedules import crontab
 from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.db import connection
+from django.utils import timezone
 
-from connector import sync_services
 from connector.invoices.apply import apply_qonto_invoice
-from connector.invoices.request import invoice_request_create
+from connector.invoices.request import InvoiceRequestRefused, invoice_request_create
 from connector.models import Deal, Invoice, SyncRun, Tenant
-from connector.sync_services import tenant_sync
+from connector.qonto_client import QontoClient, parse_datetime
+from connector.sync import pages as sync_pages
+from connector.sync import runs as sync_runs
+from connector.sync import tenant_sync
 from sandbox import demo
 from tests.hubspot_app.sandbox_fixtures import running_sandbox_fixture, sandbox_fixture  # noqa: F401
 from tests.invoice_world import InvoiceWorld, invoice_world_fixture, make_operational_tenant  # noqa: F401
@@ -160,13 +164,13 @@ def test_cursor_overlap_catches_an_update_made_during_the_previous_run(invoice_w
     # previous run was listing): back to the real time, two minutes before the cursor.
     clock.reset()
     finalized_a = invoice_world.qonto.finalize(qonto_a)
-    updated_a = sync_services.parse_datetime(finalized_a["updated_at"])
+    updated_a = parse_datetime(finalized_a["updated_at"])
     assert updated_a is not None
-    assert cursor - sync_services.CURSOR_OVERLAP < updated_a < cursor
+    assert cursor - sync_runs.CURSOR_OVERLAP < updated_a < cursor
 
     second = sync(invoice_world)
     assert second.status == SyncRun.Status.SUCCEEDED
-    assert second.cursor_from == cursor - sync_services.CURSOR_OVERLAP
+    assert second.cursor_from == cursor - sync_runs.CURSOR_OVERLAP
     assert second.invoices_changed == 1
     row = Invoice.objects.get(qonto_invoice_id=qonto_a)
     assert row.status == Invoice.Status.UNPAID
@@ -186,7 +190,7 @@ def test_a_page_failing_halfway_keeps_the_cursor_and_the_next_run_applies_everyt
     cursor = Tenant.objects.get(pk=invoice_world.tenant.pk).sync_cursor
     invoice_world.qonto.touch_invoices(demo.QONTO_LOGIN, ids=[q for _, q in pairs], status="unpaid")
 
-    original = sync_services._list_page
+    original = sync_pages.list_page
 
     injected: list[int] = []
 
@@ -196,7 +200,7 @@ def test_a_page_failing_halfway_keeps_the_cursor_and_the_next_run_applies_everyt
             invoice_world.fault(provider="qonto", path=LIST_PATH, status=500, count=1)
         return original(qonto, page, updated_from)
 
-    monkeypatch.setattr(sync_services, "_list_page", list_page)
+    monkeypatch.setattr(sync_pages, "list_page", list_page)
     batches_before = len(batch_calls(invoice_world))
     failed = sync(invoice_world)
     assert failed.status == SyncRun.Status.FAILED
@@ -303,6 +307,119 @@ def test_a_deleted_draft_becomes_deleted_on_a_full_run(invoice_world: InvoiceWor
     assert [e.status for e in gets] == [404]  # confirmed with one GET before marking it
 
 
+def qonto_calls_since(world: InvoiceWorld, start: int) -> list[Any]:
+    return list(world.sb.sandbox.log.entries("qonto"))[start:]
+
+
+def draft_check_due(tenant: Tenant) -> None:
+    """Make the incremental draft check due (its interval has passed)."""
+    Tenant.objects.filter(pk=tenant.pk).update(drafts_checked_at=timezone.now() - timedelta(hours=1))
+
+
+@pytest.mark.django_db
+def test_issue_12_a_draft_deleted_in_qonto_is_noticed_by_the_incremental_sync_and_the_deal_invoiced_again(
+    invoice_world: InvoiceWorld, django_capture_on_commit_callbacks
+) -> None:  # type: ignore[no-untyped-def]
+    """Issue 12: the draft stayed "Brouillon" forever and *Generate* kept asking to delete it."""
+    world = invoice_world
+    inv = click(world, demo.DEAL_COMPLETE_ID, "deleted-draft-01", django_capture_on_commit_callbacks)
+    assert sync(world).status == SyncRun.Status.SUCCEEDED
+    world.qonto.delete_draft(inv.qonto_invoice_id)
+
+    # Before the sync notices, Generate still refuses: the deal has a live full invoice.
+    with pytest.raises(InvoiceRequestRefused) as refused:
+        click(world, demo.DEAL_COMPLETE_ID, "deleted-draft-02", django_capture_on_commit_callbacks)
+    assert refused.value.problems[0].code == "invoice_exists"
+
+    draft_check_due(world.tenant)
+    start = len(list(world.sb.sandbox.log.entries("qonto")))
+    run = sync(world)  # incremental
+    assert run.status == SyncRun.Status.SUCCEEDED
+    assert run.full is False
+    assert run.drafts_deleted == 1
+    inv.refresh_from_db()
+    assert inv.status == Invoice.Status.DELETED
+    calls = qonto_calls_since(world, start)
+    drafts_listing = [c for c in calls if c.route == "/v2/client_invoices" and c.query.get("filter[status]")]
+    assert [c.query["filter[status]"] for c in drafts_listing] == [["draft"]]  # one page
+    assert [c.status for c in calls if c.path.endswith(str(inv.qonto_invoice_id))] == [404]  # confirmed
+    p = props(world, demo.DEAL_COMPLETE_ID)
+    assert p["qonto_last_invoice_status"] == "canceled"
+    assert p["qonto_invoiced_amount"] == "0.00"  # its amount is freed on the deal
+    assert p["qonto_left_to_invoice"] == "12000.00"
+    assert Tenant.objects.get(pk=world.tenant.pk).drafts_checked_at is not None
+
+    # Generate works again, and makes a new draft in Qonto.
+    again = click(world, demo.DEAL_COMPLETE_ID, "deleted-draft-03", django_capture_on_commit_callbacks)
+    assert again.pk != inv.pk
+    assert world.qonto.get_invoice(again.qonto_invoice_id)["status"] == "draft"
+    assert props(world, demo.DEAL_COMPLETE_ID)["qonto_last_invoice_status"] == "draft"
+
+
+@pytest.mark.django_db
+def test_the_incremental_draft_check_runs_once_per_interval_and_only_with_drafts(
+    invoice_world: InvoiceWorld, settings
+) -> None:  # type: ignore[no-untyped-def]
+    world = invoice_world
+    settings.SYNC_DRAFT_CHECK_MINUTES = 30
+
+    def draft_listings(start: int) -> int:
+        return sum(
+            1
+            for c in qonto_calls_since(world, start)
+            if c.route == "/v2/client_invoices" and c.query.get("filter[status]") == ["draft"]
+        )
+
+    start = len(list(world.sb.sandbox.log.entries("qonto")))
+    sync(world)  # no invoice of ours at all: nothing to compare
+    assert draft_listings(start) == 0
+
+    seed(world, 3)
+    start = len(list(world.sb.sandbox.log.entries("qonto")))
+    first = sync(world)
+    assert draft_listings(start) == 1  # never checked: due
+    assert first.drafts_deleted == 0
+    start = len(list(world.sb.sandbox.log.entries("qonto")))
+    second = sync(world)
+    assert draft_listings(start) == 0  # checked a moment ago: the budget stays one call plus pages
+    assert second.qonto_calls == 2  # the incremental listing and the credit notes listing
+
+    draft_check_due(world.tenant)
+    start = len(list(world.sb.sandbox.log.entries("qonto")))
+    sync(world)
+    assert draft_listings(start) == 1
+
+
+@pytest.mark.django_db
+def test_a_draft_missing_from_the_drafts_listing_but_still_in_qonto_is_never_marked_deleted(
+    invoice_world: InvoiceWorld, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """Pages shift when an invoice changes status during the listing: absence alone proves nothing."""
+    world = invoice_world
+    (_, qonto_a), (_, qonto_b), (_, qonto_c) = seed(world, 3)
+    sync(world, full=True)
+    world.sb.sandbox.clock.advance(600)
+    world.qonto.finalize(qonto_c)  # moves the cursor: a and b are no longer in incremental listings
+    sync(world)
+    draft_check_due(world.tenant)
+    original = QontoClient.list_invoices_page
+
+    def skipping(self: Any, **kwargs: Any) -> Any:
+        page = original(self, **kwargs)
+        if kwargs.get("status") == "draft":
+            page.items[:] = [i for i in page.items if i.get("id") != qonto_a]
+        return page
+
+    monkeypatch.setattr(QontoClient, "list_invoices_page", skipping)
+    run = sync(world)
+    assert run.status == SyncRun.Status.SUCCEEDED
+    assert run.drafts_deleted == 0
+    assert Invoice.objects.get(qonto_invoice_id=qonto_a).status == Invoice.Status.DRAFT
+    assert Invoice.objects.get(qonto_invoice_id=qonto_b).status == Invoice.Status.DRAFT
+    gets = [e for e in world.sb.sandbox.log.entries("qonto") if e.path.endswith(qonto_a)]
+    assert [e.status for e in gets] == [200]  # the absent one was checked, and exists
+
+
 # --- concurrency and budgets ----------------------------------------------------------------------
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_syncs_of_one_tenant_make_one_run(sandbox, settings) -> None:  # type: ignore[no-untyped-def]
@@ -330,7 +447,7 @@ def test_two_concurrent_syncs_of_one_tenant_make_one_run(sandbox, settings) -> N
     assert errors == []
     assert sorted(r is None for r in results) == [False, True]
     assert SyncRun.objects.filter(tenant=world.tenant).count() == 1
-    assert len(list_calls(world)) == 1
+    assert len([c for c in list_calls(world) if "filter[status]" not in c.query]) == 1
 
 
 RATE_SCRIPT = textwrap.dedent(
@@ -404,7 +521,7 @@ def test_management_command_prints_the_summary_line(invoice_world: InvoiceWorld)
     text = out.getvalue()
     assert (
         f"portal {invoice_world.tenant.portal_id}: succeeded, 2 seen, 0 changed, 2 deals written, "
-        "1 Qonto + 1 HubSpot calls"
+        "2 Qonto + 1 HubSpot calls"  # the invoices and the credit notes listings
     ) in text
     assert SyncRun.objects.get().full is True
 

@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from connector.models import QontoConnection, SyncRun, Tenant
-from connector.sync_services import operational_tenant_ids, tenant_sync
+from connector.sync import operational_tenant_ids, tenant_sync
 
 
 class Command(BaseCommand):

@@ -1,0 +1,113 @@
+"""Issues 12 and 13 end to end: a real Celery worker (through Redis) runs the status sync against the
+sandbox and brings back a draft deleted in Qonto, a cancellation and a credit note."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from connector import jobs
+from connector.invoices.request import invoice_request_create
+from connector.models import CreditNote, Invoice, SyncRun, Tenant
+from sandbox import demo
+from tests.hubspot_app.sandbox_fixtures import running_sandbox_fixture, sandbox_fixture  # noqa: F401
+from tests.invoice_world import make_operational_tenant
+from tests.processes import celery_worker, tasks_sent_to_broker, wait_for
+
+pytestmark = [
+    pytest.mark.worker,
+    pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs Redis (REDIS_URL)"),
+]
+
+
+def worker_env(sandbox: Any, settings: Any) -> dict[str, str]:
+    return {
+        **sandbox.env,
+        "HUBSPOT_CLIENT_ID": settings.HUBSPOT_CLIENT_ID,
+        "HUBSPOT_CLIENT_SECRET": settings.HUBSPOT_CLIENT_SECRET,
+    }
+
+
+def created_by_worker(tenant: Tenant, deal_id: str, key: str) -> Invoice:
+    result = invoice_request_create(
+        tenant=tenant, deal_id=deal_id, kind="full", percentage=None, idempotency_key=key
+    )
+    invoice: Invoice = wait_for(
+        lambda: Invoice.objects.filter(pk=result.invoice.pk, hubspot_written_at__isnull=False).first(),
+        timeout=45,
+    )
+    assert invoice.status == Invoice.Status.DRAFT
+    return invoice
+
+
+def synced_by_worker(tenant: Tenant) -> SyncRun:
+    before = SyncRun.objects.filter(tenant=tenant).count()
+    jobs.tenant_sync(tenant.pk)  # what the beat's fan-out queues
+
+    def finished() -> SyncRun | None:
+        runs = SyncRun.objects.filter(tenant=tenant, finished_at__isnull=False)
+        return runs.order_by("-started_at").first() if runs.count() > before else None
+
+    run: SyncRun = wait_for(finished, timeout=45)
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    return run
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deleted_draft_cancellation_and_credit_note_through_a_real_worker(sandbox, settings) -> None:  # type: ignore[no-untyped-def]
+    tenant = make_operational_tenant(sandbox)
+    qonto = sandbox.provider("qonto")
+    hubspot = sandbox.provider("hubspot")
+
+    def props(deal_id: str) -> dict[str, Any]:
+        return dict(hubspot.get_object(demo.PORTAL_ID, "deals", deal_id)["properties"])
+
+    with celery_worker(extra_env=worker_env(sandbox, settings)), tasks_sent_to_broker():
+        credited = created_by_worker(tenant, demo.DEAL_COMPLETE_ID, "e2e-sync-credit")
+        deleted = created_by_worker(tenant, demo.DEAL_AMOUNT_ONLY_ID, "e2e-sync-deleted")
+        synced_by_worker(tenant)
+
+        # A Qonto user finalizes one invoice and credits 1 000 € HT of it, and deletes the other draft.
+        qonto.finalize(credited.qonto_invoice_id)
+        note = qonto.create_credit_note(credited.qonto_invoice_id, amount="1000", vat_rate="0.2")
+        qonto.delete_draft(deleted.qonto_invoice_id)
+        Tenant.objects.filter(pk=tenant.pk).update(drafts_checked_at=timezone.now() - timedelta(hours=1))
+        run = synced_by_worker(tenant)
+        assert run.full is False
+        assert run.drafts_deleted == 1
+        assert run.credit_notes_new == 1
+
+        credited.refresh_from_db()
+        deleted.refresh_from_db()
+        assert credited.status == Invoice.Status.UNPAID
+        assert credited.credited_subtotal == Decimal("1000.00")
+        assert CreditNote.objects.get().qonto_credit_note_id == note["id"]
+        assert deleted.status == Invoice.Status.DELETED
+        p = props(demo.DEAL_COMPLETE_ID)
+        assert p["qonto_invoiced_amount"] == "11000.00"
+        assert p["qonto_left_to_invoice"] == "1000.00"
+        assert "Avoir" in p["qonto_invoices_summary"]
+        q = props(demo.DEAL_AMOUNT_ONLY_ID)
+        assert q["qonto_last_invoice_status"] == "canceled"
+        assert q["qonto_invoiced_amount"] == "0.00"
+
+        # *Generate* works again on the deal whose draft was deleted; that invoice is then credited
+        # in full in Qonto, which cancels it: the next sync says so and frees its amount.
+        again = created_by_worker(tenant, demo.DEAL_AMOUNT_ONLY_ID, "e2e-sync-again")
+        assert again.pk != deleted.pk
+        qonto.finalize(again.qonto_invoice_id)
+        qonto.create_credit_note(again.qonto_invoice_id)
+        assert qonto.get_invoice(again.qonto_invoice_id)["status"] == "canceled"
+        synced_by_worker(tenant)
+        again.refresh_from_db()
+        assert again.status == Invoice.Status.CANCELED
+        assert again.credited_total == again.total_amount
+        q = props(demo.DEAL_AMOUNT_ONLY_ID)
+        assert q["qonto_last_invoice_status"] == "canceled"
+        assert q["qonto_invoiced_amount"] == "0.00"
+        assert Decimal(q["qonto_left_to_invoice"]) > 0
