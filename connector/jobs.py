@@ -27,6 +27,7 @@ INVOICE_WRITE_BACK = "connector.tasks.invoice_write_back_task"
 TENANT_SYNC = "connector.tasks.tenant_sync_task"
 DEAL_SYNC = "connector.tasks.deal_sync_task"
 HUBSPOT_SETUP = "hubspot_app.tasks.hubspot_setup_task"
+HISTORY_IMPORT = "connector.tasks.history_import_task"
 AUTOMATION_RUN_START = "connector.tasks.automation_run_start_task"
 AUTOMATION_RUN_REPORT = "connector.tasks.automation_run_report_task"
 INVOICE_SETTLED = "connector.tasks.automation_invoice_settled_task"
@@ -144,3 +145,8 @@ def automation_run_start(run_id: int) -> None:
 
 def automation_run_report(run_id: int) -> None:
     enqueue(AUTOMATION_RUN_REPORT, run_id)
+
+
+def history_import(tenant_id: int, *, requested_by: str = "") -> None:
+    """Attach the tenant's existing Qonto invoices to its deals (onboarding, admin), on commit."""
+    enqueue(HISTORY_IMPORT, tenant_id, requested_by=requested_by)

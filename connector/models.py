@@ -420,6 +420,88 @@ class CreditNote(BaseModel):
         return f"Avoir {self.number or self.qonto_credit_note_id}"
 
 
+class HistoryImport(BaseModel):
+    """One run of the history import: existing Qonto invoices attached to the tenant's deals."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", _("En cours")
+        SUCCEEDED = "succeeded", _("Réussie")
+        FAILED = "failed", _("Échec")
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="history_imports")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING, db_index=True)
+    requested_by = models.CharField(
+        max_length=254, blank=True, help_text=_("Who asked: onboarding, admin (their e-mail), command.")
+    )
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    pages = models.PositiveIntegerField(default=0)
+    truncated = models.BooleanField(
+        default=False, help_text=_("Stopped at the page limit: older invoices were not read.")
+    )
+    invoices_seen = models.PositiveIntegerField(default=0)
+    already_known = models.PositiveIntegerField(default=0)
+    attached = models.PositiveIntegerField(default=0)
+    candidates = models.PositiveIntegerField(default=0, help_text=_("Listed for a person to decide."))
+    unmatched = models.PositiveIntegerField(default=0)
+    reasons = models.JSONField(
+        default=dict, blank=True, help_text=_("Unmatched invoices, counted by reason.")
+    )
+    credit_notes = models.PositiveIntegerField(default=0)
+    qonto_calls = models.PositiveIntegerField(default=0)
+    hubspot_calls = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"History {self.tenant_id} {self.started_at:%Y-%m-%d %H:%M} {self.status}"
+
+
+class HistoryCandidate(BaseModel):
+    """An existing Qonto invoice the history import could not place alone: a person decides."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("À décider")
+        ATTACHED = "attached", _("Rattachée")
+        DISMISSED = "dismissed", _("Écartée")
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="history_candidates")
+    qonto_invoice_id = models.CharField(max_length=64)
+    number = models.CharField(max_length=64, blank=True)
+    client_name = models.CharField(max_length=250, blank=True)
+    tax_id = models.CharField(max_length=30, blank=True)
+    issue_date = models.DateField(null=True, blank=True)
+    subtotal_amount = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+    total_amount = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+    qonto_status = models.CharField(max_length=10, blank=True)
+    reason = models.CharField(max_length=40, db_index=True)
+    options = models.JSONField(
+        default=list,
+        blank=True,
+        help_text=_("The deals it may belong to: id, name, amount, left to invoice."),
+    )
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING, db_index=True)
+    deal_id = models.CharField(max_length=32, blank=True, help_text=_("The deal it was attached to."))
+    resolved_by = models.CharField(max_length=254, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    last_import = models.ForeignKey(
+        HistoryImport, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "qonto_invoice_id"], name="history_candidate_unique_qonto_id"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Facture Qonto {self.number or self.qonto_invoice_id}"
+
+
 class SyncRun(BaseModel):
     """One run of the Qonto → HubSpot status sync for one tenant."""
 
@@ -474,6 +556,12 @@ class AuditLog(models.Model):
         SETTINGS_LINK_USED = "settings_link_used", _("Réglages ouverts depuis la carte")
         CONNECTION_CHANGE_REFUSED = "connection_change_refused", _("Modification refusée (droits HubSpot)")
         STAGE_RULE_CHANGED = "stage_rule_changed", _("Règle d'automatisation modifiée")
+        HISTORY_IMPORT_REQUESTED = "history_import_requested", _("Import de l'historique Qonto demandé")
+        HISTORY_INVOICE_ATTACHED = (
+            "history_invoice_attached",
+            _("Facture existante rattachée à une transaction"),
+        )
+        HISTORY_INVOICE_DISMISSED = "history_invoice_dismissed", _("Facture existante écartée")
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     user = models.ForeignKey(

@@ -178,3 +178,12 @@ def automation_runs_requeue_stuck_task() -> int:
     from connector.automation.runs import automation_runs_requeue_stuck
 
     return automation_runs_requeue_stuck()
+
+
+# --- history import -------------------------------------------------------------------------------
+@shared_task(ignore_result=True, soft_time_limit=1500, time_limit=1800)
+def history_import_task(tenant_id: int, requested_by: str = "") -> None:
+    """Attach existing Qonto invoices to the tenant's deals (idempotent: a rerun attaches nothing twice)."""
+    from connector.history.services import history_import
+
+    history_import(tenant_id=tenant_id, requested_by=requested_by)

@@ -27,6 +27,7 @@ from hubspot_app.scopes import TAX_RATES_SCOPE, optional_scope_denied, optional_
 logger = logging.getLogger(__name__)
 
 OBJECTS = "/crm/objects/2026-03"
+ASSOCIATIONS = "/crm/associations/2026-03"
 TAX_RATES_PATH = "/tax-rates/2026-03/tax-rates"
 TAX_RATES_CACHE_SECONDS = 3600
 BATCH_LIMIT = 100
@@ -259,3 +260,86 @@ def _error_ids(error: dict[str, Any]) -> Iterable[str]:
     if isinstance(ids, str):
         ids = [ids]
     return [str(i) for i in ids]
+
+
+# --- history import: companies by SIRET, their deals, deal amounts ------------------------------
+SEARCH_IN_VALUES = 50  # values per IN filter [assumed: HubSpot documents no lower limit]
+SEARCH_PAGE = 200  # the search API's maximum ``limit`` [doc]
+HISTORY_DEAL_PROPERTIES = ("dealname", "amount", "deal_currency_code")
+
+
+def companies_with_property_values(
+    client: Requester, property_name: str, values: Sequence[str]
+) -> list[dict[str, Any]]:
+    """Companies whose ``property_name`` equals one of ``values`` (``POST …/companies/search``, IN).
+
+    HubSpot compares the stored text exactly (case aside), so a SIRET typed with spaces in HubSpot
+    is not found by its digits: such a company is simply not matched (never a wrong match).
+    """
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(values), SEARCH_IN_VALUES):
+        chunk = list(values[start : start + SEARCH_IN_VALUES])
+        after: str | None = None
+        while True:
+            body: dict[str, Any] = {
+                "filterGroups": [
+                    {"filters": [{"propertyName": property_name, "operator": "IN", "values": chunk}]}
+                ],
+                "properties": ["name", property_name],
+                "limit": SEARCH_PAGE,
+            }
+            if after:
+                body["after"] = after
+            answer = client.request("POST", f"{OBJECTS}/companies/search", json=body) or {}
+            for record in answer.get("results", []):
+                found[str(record.get("id"))] = {
+                    "id": str(record.get("id")),
+                    "properties": _clean(record.get("properties") or {}),
+                }
+            after = ((answer.get("paging") or {}).get("next") or {}).get("after")
+            if not after:
+                break
+    return list(found.values())
+
+
+def company_deal_ids(client: Requester, company_ids: Sequence[str]) -> dict[str, list[str]]:
+    """{company id: [deal ids]} (``POST /crm/associations/2026-03/companies/deals/batch/read``).
+
+    A company without deals is reported in ``errors`` (207): it simply maps to no deal.
+    """
+    out: dict[str, list[str]] = {}
+    for start in range(0, len(company_ids), BATCH_LIMIT):
+        chunk = company_ids[start : start + BATCH_LIMIT]
+        answer = (
+            client.request(
+                "POST",
+                f"{ASSOCIATIONS}/companies/deals/batch/read",
+                json={"inputs": [{"id": company_id} for company_id in chunk]},
+            )
+            or {}
+        )
+        for result in answer.get("results", []):
+            company = str((result.get("from") or {}).get("id"))
+            out[company] = [str(to.get("toObjectId")) for to in result.get("to", [])]
+    return out
+
+
+def read_deals(client: Requester, deal_ids: Sequence[str]) -> list[dict[str, Any]]:
+    """The deals that exist among ``deal_ids``, with their name, amount and currency (batch read)."""
+    records: list[dict[str, Any]] = []
+    for start in range(0, len(deal_ids), BATCH_LIMIT):
+        chunk = deal_ids[start : start + BATCH_LIMIT]
+        answer = (
+            client.request(
+                "POST",
+                f"{OBJECTS}/deals/batch/read",
+                json={"inputs": [{"id": d} for d in chunk], "properties": list(HISTORY_DEAL_PROPERTIES)},
+            )
+            or {}
+        )
+        for record in answer.get("results", []):
+            if not record.get("archived"):
+                records.append(
+                    {"id": str(record.get("id")), "properties": _clean(record.get("properties") or {})}
+                )
+    return records

@@ -10,6 +10,7 @@ One module per concern:
 - ``tenants``: the tenant list and detail page (``TenantAdmin``);
 - ``actions``: what support does to a tenant (test Qonto, sync, HubSpot setup, suspend, resume);
 - ``invoices``: invoices (with the retry action) and deals; ``credit_notes``: Qonto avoirs;
+- ``history``: the history import's runs and the invoices left for a person to attach;
 - ``automation``: automatic invoice requests (workflow action, stage rule) and the stage rules;
 - ``qonto``: Qonto connections; ``sync_runs``; ``audit_log``; ``task_failures``;
 - ``base`` (read-only rows) and ``formatting`` (dates, amounts, small tables) shared by all.
@@ -25,6 +26,7 @@ from connector.admin import (
     audit_log,
     automation,
     credit_notes,
+    history,
     invoices,
     qonto,
     sync_runs,
@@ -41,6 +43,7 @@ __all__ = [
     "audit_log",
     "automation",
     "credit_notes",
+    "history",
     "invoices",
     "qonto",
     "sync_runs",

@@ -1,8 +1,8 @@
 """What support does to a tenant, each an audited admin action behind a custom permission.
 
-*Tester la connexion Qonto*, *Synchroniser maintenant*, *Relancer le setup HubSpot*, *Suspendre*
-and *Réactiver* (both ask for a reason first). Offered on the tenant list and as buttons on the
-tenant's detail page.
+*Tester la connexion Qonto*, *Synchroniser maintenant*, *Importer l'historique Qonto*, *Relancer le
+setup HubSpot*, *Suspendre* and *Réactiver* (both ask for a reason first). Offered on the tenant
+list and as buttons on the tenant's detail page.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ class StatusReasonForm(forms.Form):
 class TenantActionsAdmin(admin.ModelAdmin):
     """The actions of ``TenantAdmin``, which derives from this class."""
 
-    actions = ["test_qonto", "sync_now", "rerun_hubspot_setup", "suspend", "resume"]
+    actions = ["test_qonto", "sync_now", "import_history", "rerun_hubspot_setup", "suspend", "resume"]
 
     def has_operate_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("connector.operate_tenant")
@@ -64,6 +64,25 @@ class TenantActionsAdmin(admin.ModelAdmin):
             tenant_sync_task.delay(tenant.pk)
             audit(action=Action.SYNC_REQUESTED, user=request.user, tenant=tenant)
             self.message_user(request, f"{tenant}: synchronisation lancée.")
+
+    @action(
+        description=_("Importer l'historique Qonto (rattacher les factures existantes)"),
+        permissions=["operate"],
+    )
+    def import_history(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
+        from connector import jobs
+
+        for tenant in queryset:
+            jobs.history_import(tenant.pk, requested_by=str(request.user.get_username())[:254])
+            audit(action=Action.HISTORY_IMPORT_REQUESTED, user=request.user, tenant=tenant)
+            self.message_user(
+                request,
+                _(
+                    "%(tenant)s : import de l'historique Qonto lancé ; les factures à décider apparaîtront "
+                    "dans « Factures existantes à rattacher »."
+                )
+                % {"tenant": tenant},
+            )
 
     @action(description=_("Relancer le setup HubSpot"), permissions=["operate"])
     def rerun_hubspot_setup(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:

@@ -64,7 +64,8 @@ def test_csp_allows_no_inline_script_and_no_foreign_origin_except_redirect_targe
 @pytest.mark.parametrize(
     "path",
     ["/", "/signin?next=/settings", "/hubspot/oauth/error?reason=access_denied", "/admin/login/",
-     "/settings", "/onboarding/qonto", "/billing/", "/billing/plans", "/settings/disconnect"],
+     "/settings", "/onboarding/qonto", "/onboarding/history", "/billing/", "/billing/plans",
+     "/settings/disconnect"],
 )  # fmt: skip
 def test_every_page_sends_the_security_headers(client, invoice_world: InvoiceWorld, path: str) -> None:  # type: ignore[no-untyped-def]
     login(client, invoice_world.tenant)
@@ -174,6 +175,7 @@ FORMS = [
     ("/settings/disconnect", {"confirm": "yes"}),
     ("/onboarding/qonto", {"organization_slug": "x", "secret_key": "y"}),
     ("/onboarding/qonto", {"form": "iban", "iban": demo.QONTO_IBAN_SECOND}),
+    ("/onboarding/history", {}),
     ("/settings", {"form": "setup"}),
     ("/settings", {"form": "qonto", "qonto-secret_key": "z"}),
     ("/billing/plans", {"plan": "monthly", "attempt": "a"}),

@@ -15,6 +15,8 @@ export const API_PATH = '/api/hubspot/v1';
 export type TenantStatus = 'active' | 'grace' | 'needs_qonto' | 'needs_plan' | 'suspended' | 'uninstalled';
 export type InvoiceStatus = 'pending' | 'draft' | 'unpaid' | 'paid' | 'canceled' | 'failed';
 export type InvoiceKind = 'full' | 'deposit' | 'balance';
+/** An invoice row's kind: one the card asked for, or one made in Qonto and attached by the history import. */
+export type InvoiceRowKind = InvoiceKind | 'imported';
 
 export interface Problem {
   code: string;
@@ -95,7 +97,7 @@ export interface InvoiceError {
 
 export interface Invoice {
   id: string;
-  kind: InvoiceKind;
+  kind: InvoiceRowKind;
   percentage: string | null;
   status: InvoiceStatus;
   number: string | null;
@@ -103,6 +105,8 @@ export interface Invoice {
   due_date: string | null;
   total_amount: string | null;
   vat_amount: string | null;
+  /** Qonto credit notes (avoirs) on this invoice, incl. VAT like `total_amount`; `null` if none. */
+  credited_amount?: string | null;
   currency: string;
   /** The invoice in the seller's Qonto app (drafts included). */
   qonto_url: string | null;

@@ -44,6 +44,7 @@ export interface Messages {
   kindFull: string;
   kindDeposit: (percentage: string | null) => string;
   kindBalance: string;
+  kindImported: string;
   status: Record<InvoiceStatus, string>;
   overdue: string;
   openInQonto: string;
@@ -159,6 +160,7 @@ const fr: Messages = {
   kindFull: 'Facture',
   kindDeposit: (p) => (p ? `Acompte ${p} %` : 'Acompte'),
   kindBalance: 'Solde',
+  kindImported: 'Facture existante',
   status: {
     pending: 'En cours',
     draft: 'Brouillon',
@@ -283,6 +285,7 @@ const en: Messages = {
   kindFull: 'Invoice',
   kindDeposit: (p) => (p ? `Deposit ${p}%` : 'Deposit'),
   kindBalance: 'Balance',
+  kindImported: 'Existing invoice',
   status: {
     pending: 'Pending',
     draft: 'Draft',
@@ -362,6 +365,7 @@ export function kindLabel(t: Messages, kind: InvoiceKind | string, percentage: s
   if (kind === 'full') return t.kindFull;
   if (kind === 'deposit') return t.kindDeposit(formatPercentage(t, percentage));
   if (kind === 'balance') return t.kindBalance;
+  if (kind === 'imported') return t.kindImported;
   return String(kind);
 }
 
