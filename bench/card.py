@@ -73,7 +73,8 @@ def create_card_tenant(sb: Any) -> tuple[int, list[str]]:
         country="France", qonto_siret="73282932000074",
     )  # fmt: skip
     deal_ids: list[str] = []
-    qonto_ids = qonto.bulk_seed_invoices("bench-org-7000", DEALS, purchase_order="Bench card {i}")
+    # One more deal than measured: the first one only warms the server's processes up.
+    qonto_ids = qonto.bulk_seed_invoices("bench-org-7000", DEALS + 1, purchase_order="Bench card {i}")
     for i, qonto_id in enumerate(qonto_ids):
         lines = [
             {"name": "Conseil", "quantity": "1", "price": "1000.00"},
@@ -98,13 +99,17 @@ def create_card_tenant(sb: Any) -> tuple[int, list[str]]:
 
 @contextmanager
 def web_server(env: dict[str, str]) -> Iterator[str]:
-    """Our site under gunicorn (3 sync workers, as the Procfile), until the block ends."""
+    """Our site under gunicorn (3 sync workers, as the Procfile), until the block ends.
+
+    ``--preload`` loads Django once before the workers fork: the bench measures a running site,
+    not three cold starts (a first request in a fresh worker takes seconds of imports).
+    """
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     server_env = {**os.environ, **env, "PUBLIC_BASE_URL": url, "CELERY_TASK_ALWAYS_EAGER": "false"}
     proc = subprocess.Popen(  # our own interpreter and arguments
         [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
-         "--workers", "3", "--timeout", "30", "--log-level", "warning"],
+         "--workers", "3", "--timeout", "30", "--log-level", "warning", "--preload"],
         cwd=ROOT, env=server_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
     try:
@@ -165,7 +170,8 @@ def card_scenario(sb: Any, seconds: float) -> Any:
 
     from bench.run import Row
 
-    tenant_id, deal_ids = create_card_tenant(sb)
+    tenant_id, all_deals = create_card_tenant(sb)
+    warm_deal, deal_ids = all_deals[0], all_deals[1:]
     cfg = sb.sandbox.config
     env = {
         k: os.environ[k] for k in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "CACHE_KEY_PREFIX")
@@ -187,9 +193,21 @@ def card_scenario(sb: Any, seconds: float) -> Any:
     sb.sandbox.latency_ms.update({"hubspot": HUBSPOT_LATENCY_MS})
     try:
         with web_server(env) as url:
-            warm = requests.Session()
-            for _ in range(6):  # every worker process warm (imports, connections), not the cache
-                _signed_get(warm, url, "/healthz", cfg.hubspot_client_secret, cfg.hubspot_app_id)
+            # Every worker warm (code paths, database and Redis connections) on the warm-up deal,
+            # so the measured deals start with an empty cache.
+            warm_path = f"/api/hubspot/v1/deals/{warm_deal}/card"
+
+            def warm_up() -> None:
+                session = requests.Session()
+                for _ in range(3):
+                    _signed_get(session, url, warm_path, cfg.hubspot_client_secret, cfg.hubspot_app_id)
+
+            warmers = [threading.Thread(target=warm_up) for _ in range(6)]
+            for t in warmers:
+                t.start()
+            for t in warmers:
+                t.join()
+            time.sleep(1.0)
             log.clear()
             started_at = time.time()
             stop = time.monotonic() + seconds

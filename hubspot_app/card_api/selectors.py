@@ -151,6 +151,8 @@ def card_state(
     read = deal_snapshot_get(tenant=tenant, deal_id=deal_id)  # cached; ≤ 3 HubSpot calls on a miss
     snapshot = read.snapshot
     connection = QontoConnection.objects.filter(tenant=tenant).first()
+    if connection is not None:
+        tenant.qonto_connection = connection  # invoice_settings_for reads it: no second query
     inv_settings = (
         invoice_settings_for(tenant)
         if connection is not None
@@ -163,8 +165,13 @@ def card_state(
         )
     )
     problems = validate_deal(snapshot, inv_settings, kind="full")
-    invoices = list(Invoice.objects.filter(tenant=tenant, hubspot_deal_id=deal_id).order_by("created_at"))
-    deal = Deal.objects.filter(tenant=tenant, hubspot_deal_id=deal_id).only("qonto_read_at").first()
+    invoices = list(
+        Invoice.objects.filter(tenant=tenant, hubspot_deal_id=deal_id)
+        .select_related("deal")
+        .order_by("created_at")
+    )
+    # A deal row exists only with invoices; its read time matters only then (one query fewer).
+    deal = invoices[0].deal if invoices else None
     amount = decimal_or_none(snapshot.amount)
     totals = deal_totals(amount, [invoice_view(i) for i in invoices])
     _queue_stale_refresh(tenant, deal_id, invoices)

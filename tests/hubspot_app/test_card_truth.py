@@ -339,3 +339,14 @@ def test_card_reads_hubspot_once_then_our_writes_and_refresh_read_again(
     assert deal_reads() == after_click + 1
     call(client, invoice_world, "POST", f"/deals/{demo.DEAL_COMPLETE_ID}/refresh")
     assert deal_reads() == after_click + 2
+
+
+@pytest.mark.django_db
+def test_a_cached_card_get_costs_a_handful_of_queries_and_no_call(
+    client, invoice_world: InvoiceWorld, drafted: Invoice, django_assert_max_num_queries
+) -> None:  # type: ignore[no-untyped-def]
+    card(client, invoice_world)  # fills the deal's snapshot cache
+    invoice_world.sb.sandbox.log.clear()
+    with django_assert_max_num_queries(8):  # tenant, state, plan, connection, invoices, links, sync
+        card(client, invoice_world)
+    assert invoice_world.sb.sandbox.log.entries() == []  # neither HubSpot nor Qonto
