@@ -99,7 +99,7 @@ def create_card_tenant(sb: Any) -> tuple[int, list[str]]:
 
 @contextmanager
 def web_server(env: dict[str, str]) -> Iterator[str]:
-    """Our site under gunicorn (3 sync workers, as the Procfile), until the block ends.
+    """Our site under gunicorn (3 sync workers as the Procfile, or ``BENCH_WEB_WORKERS``), until the end.
 
     ``--preload`` loads Django once before the workers fork: the bench measures a running site,
     not three cold starts (a first request in a fresh worker takes seconds of imports).
@@ -109,7 +109,8 @@ def web_server(env: dict[str, str]) -> Iterator[str]:
     server_env = {**os.environ, **env, "PUBLIC_BASE_URL": url, "CELERY_TASK_ALWAYS_EAGER": "false"}
     proc = subprocess.Popen(  # our own interpreter and arguments
         [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
-         "--workers", "3", "--timeout", "30", "--log-level", "warning", "--preload"],
+         "--workers", os.environ.get("BENCH_WEB_WORKERS", "3"), "--timeout", "30", "--log-level", "warning",
+         "--preload"],
         cwd=ROOT, env=server_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
     try:

@@ -307,6 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency-ms", type=int, default=50, help="added to every provider call")
     parser.add_argument("--skip-memory", action="store_true", help="skip scenario c")
     parser.add_argument("--skip-card", action="store_true", help="skip the card GET row (bench/card.py)")
+    parser.add_argument("--card-only", action="store_true", help="only the card GET row")
     parser.add_argument("--card-seconds", type=float, default=None, help="card GET load duration (10 s)")
     args = parser.parse_args(argv)
     sizes = Sizes(tenants=10, invoices=40, big=2_000) if args.quick else Sizes(100, 100, 50_000)
@@ -339,7 +340,7 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[Row] = []
     try:
         with bench_database(database_url):
-            rows = scenarios(sb, sizes, args, latency_s)
+            rows = [] if args.card_only else scenarios(sb, sizes, args, latency_s)
             if not args.skip_card:
                 from bench.card import card_scenario
 
