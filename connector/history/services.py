@@ -53,6 +53,7 @@ from connector.logging import bind_tenant
 from connector.models import Deal, HistoryCandidate, HistoryImport, Invoice, Tenant
 from connector.qonto_client import QontoClient, QontoNotFoundError, money
 from connector.ratelimit import LockNotAcquired, distributed_lock, hubspot_limiter, qonto_limiter
+from connector.run_outcome import failure_recorded
 from connector.sync.budget import patiently
 from connector.sync.credit_notes import credit_notes_fetch
 from connector.sync.deals import write_back
@@ -136,22 +137,14 @@ def _import(*, tenant_id: int, max_pages: int, requested_by: str) -> HistoryImpo
     counts: Counter[str] = Counter()
     stats = SyncStats()
     try:
-        found = _qonto_candidates(tenant, qonto, max_pages, run, counts)
-        _fill_tax_ids(qonto, found)
-        touched = _decide_and_attach(tenant, hubspot, found, run, counts, stats)
-        credit_notes_fetch(tenant, qonto, stats.unknown_credit_notes, stats)
-        stats.dirty_deals |= touched
-        write_back(tenant, stats, force=False)
-        run.status = HistoryImport.Status.SUCCEEDED
-    except ApplicationError as exc:
-        run.status = HistoryImport.Status.FAILED
-        run.error = f"{exc.code}: {exc.detail or exc.user_message}"[:2000]
-        logger.warning("history import of tenant %s failed: %s", tenant.portal_id, run.error)
-    except Exception as exc:  # recorded, then raised for the task's own handling
-        run.status = HistoryImport.Status.FAILED
-        run.error = f"{type(exc).__name__}: {exc}"[:2000]
-        logger.exception("history import of tenant %s crashed", tenant.portal_id)
-        raise
+        with failure_recorded(run, what="history import", portal_id=tenant.portal_id):
+            found = _qonto_candidates(tenant, qonto, max_pages, run, counts)
+            _fill_tax_ids(qonto, found)
+            touched = _decide_and_attach(tenant, hubspot, found, run, counts, stats)
+            credit_notes_fetch(tenant, qonto, stats.unknown_credit_notes, stats)
+            stats.dirty_deals |= touched
+            write_back(tenant, stats, force=False)
+            run.status = HistoryImport.Status.SUCCEEDED
     finally:
         run.finished_at = timezone.now()
         run.attached = counts["attached"]

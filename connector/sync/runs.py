@@ -8,12 +8,12 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from connector.exceptions import ApplicationError
 from connector.invoices.state import tenant_state
 from connector.logging import bind_tenant
 from connector.models import SyncRun, Tenant
 from connector.qonto_client import QontoClient
 from connector.ratelimit import LockNotAcquired, distributed_lock, qonto_limiter
+from connector.run_outcome import failure_recorded
 from connector.sync.credit_notes import credit_notes_sync
 from connector.sync.deals import deals_turning_overdue, write_back
 from connector.sync.drafts import drafts_after_full_listing, drafts_check_if_due, mark_drafts_checked
@@ -53,32 +53,24 @@ def _run(*, tenant_id: int, full: bool) -> SyncRun:
     qonto = QontoClient.for_connection(tenant.qonto_connection, before_request=qonto_limiter().acquire)
     stats = SyncStats()
     try:
-        seen_ids = apply_invoice_pages(tenant, qonto, cursor_from, stats)
-        if full:
-            drafts_done: bool | None = drafts_after_full_listing(
-                tenant, qonto, seen_ids, stats, started=started
-            )
-        else:
-            drafts_done = drafts_check_if_due(tenant, qonto, seen_ids, stats, now=started)
-        del seen_ids
-        credit_notes_sync(tenant, qonto, cursor_from, stats)
-        stats.dirty_deals |= deals_turning_overdue(tenant)
-        write_back(tenant, stats, force=full)
-        # Every page is committed and written back: only now may the cursor move.
-        if stats.max_updated is not None:
-            Tenant.objects.filter(pk=tenant.pk).update(sync_cursor=stats.max_updated)
-        if drafts_done:
-            mark_drafts_checked(tenant, started)
-        run.status = SyncRun.Status.SUCCEEDED
-    except ApplicationError as exc:
-        run.status = SyncRun.Status.FAILED
-        run.error = f"{exc.code}: {exc.detail or exc.user_message}"[:2000]
-        logger.warning("sync of tenant %s failed: %s", tenant.portal_id, run.error)
-    except Exception as exc:  # recorded, then raised for the task's own handling
-        run.status = SyncRun.Status.FAILED
-        run.error = f"{type(exc).__name__}: {exc}"[:2000]
-        logger.exception("sync of tenant %s crashed", tenant.portal_id)
-        raise
+        with failure_recorded(run, what="sync", portal_id=tenant.portal_id):
+            seen_ids = apply_invoice_pages(tenant, qonto, cursor_from, stats)
+            if full:
+                drafts_done: bool | None = drafts_after_full_listing(
+                    tenant, qonto, seen_ids, stats, started=started
+                )
+            else:
+                drafts_done = drafts_check_if_due(tenant, qonto, seen_ids, stats, now=started)
+            del seen_ids
+            credit_notes_sync(tenant, qonto, cursor_from, stats)
+            stats.dirty_deals |= deals_turning_overdue(tenant)
+            write_back(tenant, stats, force=full)
+            # Every page is committed and written back: only now may the cursor move.
+            if stats.max_updated is not None:
+                Tenant.objects.filter(pk=tenant.pk).update(sync_cursor=stats.max_updated)
+            if drafts_done:
+                mark_drafts_checked(tenant, started)
+            run.status = SyncRun.Status.SUCCEEDED
     finally:
         run.finished_at = timezone.now()
         run.cursor_to = stats.max_updated if run.status == SyncRun.Status.SUCCEEDED else None
