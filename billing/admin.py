@@ -1,7 +1,7 @@
 """Read-only admin for support: what Stripe told us, and a replay for what failed.
 
 Rows are never edited by hand: billing state is only written by the sync (which re-reads Stripe),
-so the actions below call services instead.
+so the actions below call services instead. Each is audited with the staff user who ran it.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from django.utils.translation import ngettext
 
 from billing import services
 from billing.models import StripeEvent, Subscription
+from connector.audit import Action, audit
 from connector.exceptions import BillingError
 
 
@@ -61,9 +62,17 @@ class SubscriptionAdmin(ReadOnlyAdmin):
                     subscription_id=row.stripe_subscription_id, tenant=row.tenant
                 )
             except BillingError as exc:
+                outcome = {"ok": False, "code": exc.code}
                 self.message_user(request, f"{row.tenant}: {exc.user_message}", messages.ERROR)
             else:
+                outcome = {"ok": True}
                 done += 1
+            audit(
+                action=Action.SUBSCRIPTION_RESYNCED,
+                user=request.user,
+                tenant=row.tenant,
+                detail={"subscription_id": row.stripe_subscription_id, **outcome},
+            )
         self.message_user(
             request,
             ngettext("%(n)d abonnement re-synchronisé.", "%(n)d abonnements re-synchronisés.", done)
@@ -103,6 +112,13 @@ class StripeEventAdmin(ReadOnlyAdmin):
     def replay_events(self, request: HttpRequest, queryset: QuerySet[StripeEvent]) -> None:
         results = services.stripe_events_replay(event_ids=list(queryset.values_list("id", flat=True)))
         failed = [e for e in results if e.status == StripeEvent.Status.FAILED]
+        for event in results:
+            audit(
+                action=Action.STRIPE_EVENT_REPLAYED,
+                user=request.user,
+                tenant=event.tenant,
+                detail={"event_id": event.id, "type": event.type, "status": event.status},
+            )
         ok = len(results) - len(failed)
         self.message_user(
             request, ngettext("%(n)d événement rejoué.", "%(n)d événements rejoués.", ok) % {"n": ok}

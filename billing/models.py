@@ -36,31 +36,51 @@ class Subscription(BaseModel):
         MONTHLY = "monthly", _("Mensuelle")
         ANNUAL = "annual", _("Annuelle")
 
-    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="billing_subscription")
+    tenant = models.OneToOneField(
+        Tenant, on_delete=models.CASCADE, related_name="billing_subscription", verbose_name=_("tenant")
+    )
     stripe_customer_id = models.CharField(
-        max_length=255, blank=True, help_text=_("Stripe Customer (cus_…), created once per portal.")
+        _("Stripe customer id"),
+        max_length=255,
+        blank=True,
+        help_text=_("Stripe Customer (cus_…), created once per portal."),
     )
     stripe_subscription_id = models.CharField(
-        max_length=255, blank=True, help_text=_("The subscription that currently decides access (sub_…).")
+        _("Stripe subscription id"),
+        max_length=255,
+        blank=True,
+        help_text=_("The subscription that currently decides access (sub_…)."),
     )
-    status = models.CharField(max_length=32, blank=True, default="", db_index=True, choices=Status.choices)
+    status = models.CharField(
+        _("status"), max_length=32, blank=True, default="", db_index=True, choices=Status.choices
+    )
     price_id = models.CharField(
-        max_length=255, blank=True, help_text=_("Stripe Price of the subscription item.")
+        _("Stripe price id"),
+        max_length=255,
+        blank=True,
+        help_text=_("Stripe Price of the subscription item."),
     )
-    plan = models.CharField(max_length=10, blank=True, default="", choices=Plan.choices)
-    current_period_end = models.DateTimeField(null=True, blank=True)
+    plan = models.CharField(_("plan"), max_length=10, blank=True, default="", choices=Plan.choices)
+    current_period_end = models.DateTimeField(_("current period end"), null=True, blank=True)
     cancel_at_period_end = models.BooleanField(
-        default=False, help_text=_("Canceled by the customer: works until the period ends.")
+        _("cancels at period end"),
+        default=False,
+        help_text=_("Canceled by the customer: works until the period ends."),
     )
-    cancel_at = models.DateTimeField(null=True, blank=True, help_text=_("When Stripe will end it, if set."))
+    cancel_at = models.DateTimeField(
+        _("cancels at"), null=True, blank=True, help_text=_("When Stripe will end it, if set.")
+    )
     grace_until = models.DateTimeField(
+        _("grace until"),
         null=True,
         blank=True,
         help_text=_("Set when first seen past_due (+ BILLING_GRACE_DAYS); cleared when active again."),
     )
-    last_synced_at = models.DateTimeField(null=True, blank=True)
+    last_synced_at = models.DateTimeField(_("last synced at"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("subscription")
+        verbose_name_plural = _("subscriptions")
         constraints = [
             models.UniqueConstraint(
                 fields=["stripe_customer_id"],
@@ -87,12 +107,14 @@ class StripeEvent(BaseModel):
         IGNORED = "ignored", _("Ignoré")
         FAILED = "failed", _("Échec")
 
-    id = models.CharField(primary_key=True, max_length=255, help_text=_("Stripe's event id (evt_…)."))
-    type = models.CharField(max_length=100, db_index=True)
-    api_version = models.CharField(max_length=64, blank=True)
-    created = models.DateTimeField(help_text=_("When Stripe created the event."))
-    livemode = models.BooleanField(default=False)
-    payload = models.JSONField(help_text=_("The event exactly as Stripe sent it."))
+    id = models.CharField(
+        _("Stripe event id"), primary_key=True, max_length=255, help_text=_("Stripe's event id (evt_…).")
+    )
+    type = models.CharField(_("type"), max_length=100, db_index=True)
+    api_version = models.CharField(_("API version"), max_length=64, blank=True)
+    created = models.DateTimeField(_("created by Stripe at"), help_text=_("When Stripe created the event."))
+    livemode = models.BooleanField(_("live mode"), default=False)
+    payload = models.JSONField(_("payload"), help_text=_("The event exactly as Stripe sent it."))
     tenant = models.ForeignKey(
         Tenant,
         on_delete=models.SET_NULL,
@@ -100,15 +122,20 @@ class StripeEvent(BaseModel):
         blank=True,
         related_name="stripe_events",
         help_text=_("Set once the event was matched to a tenant."),
+        verbose_name=_("tenant"),
     )
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVED, db_index=True)
-    error = models.TextField(blank=True, help_text=_("Why the last processing attempt failed."))
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.RECEIVED, db_index=True
+    )
+    error = models.TextField(_("error"), blank=True, help_text=_("Why the last processing attempt failed."))
     attempts = models.PositiveSmallIntegerField(
-        default=0, help_text=_("Processing attempts (replays included).")
+        _("attempts"), default=0, help_text=_("Processing attempts (replays included).")
     )
-    processed_at = models.DateTimeField(null=True, blank=True)
+    processed_at = models.DateTimeField(_("processed at"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("Stripe event")
+        verbose_name_plural = _("Stripe events")
         ordering = ["-created"]
 
     def __str__(self) -> str:

@@ -19,8 +19,8 @@ from encrypted_model_fields.fields import EncryptedCharField
 
 
 class BaseModel(models.Model):
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         abstract = True
@@ -34,40 +34,54 @@ class Tenant(BaseModel):
         UNINSTALLED = "uninstalled", _("Désinstallé")
         SUSPENDED = "suspended", _("Suspendu")
 
-    portal_id = models.PositiveBigIntegerField(unique=True, help_text=_("HubSpot hub_id of the account."))
-    name = models.CharField(max_length=255, blank=True)
-    hub_domain = models.CharField(max_length=255, blank=True)
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.INSTALLED, db_index=True)
-    status_reason = models.TextField(
-        blank=True, help_text=_("Why the status last changed (shown to support).")
+    portal_id = models.PositiveBigIntegerField(
+        _("HubSpot portal id"), unique=True, help_text=_("HubSpot hub_id of the account.")
     )
-    status_changed_at = models.DateTimeField(null=True, blank=True)
+    name = models.CharField(_("name"), max_length=255, blank=True)
+    hub_domain = models.CharField(_("hub domain"), max_length=255, blank=True)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.INSTALLED, db_index=True
+    )
+    status_reason = models.TextField(
+        _("status reason"), blank=True, help_text=_("Why the status last changed (shown to support).")
+    )
+    status_changed_at = models.DateTimeField(_("status changed at"), null=True, blank=True)
     # Invoicing settings.
     payment_terms_days = models.PositiveSmallIntegerField(
+        _("payment terms (days)"),
         default=30,
         validators=[MaxValueValidator(365)],
         help_text=_("Due date = issue date + this many days."),
     )
     siret_property = models.CharField(
+        _("SIRET property"),
         max_length=100,
         default="qonto_siret",
         help_text=_("Name of the HubSpot company property holding the SIRET."),
     )
     allow_siren = models.BooleanField(
-        default=False, help_text=_("Accept a 9-digit SIREN as the client's tax id when no SIRET is given.")
+        _("accept a SIREN"),
+        default=False,
+        help_text=_("Accept a 9-digit SIREN as the client's tax id when no SIRET is given."),
     )
     # Status sync.
     sync_cursor = models.DateTimeField(
-        null=True, blank=True, help_text=_("Highest Qonto updated_at applied by the status sync.")
+        _("sync cursor"),
+        null=True,
+        blank=True,
+        help_text=_("Highest Qonto updated_at applied by the status sync."),
     )
-    last_synced_at = models.DateTimeField(null=True, blank=True)
+    last_synced_at = models.DateTimeField(_("last synced at"), null=True, blank=True)
     drafts_checked_at = models.DateTimeField(
+        _("drafts checked at"),
         null=True,
         blank=True,
         help_text=_("When the sync last compared our drafts with Qonto's (a deleted draft vanishes)."),
     )
 
     class Meta:
+        verbose_name = _("tenant")
+        verbose_name_plural = _("tenants")
         ordering = ["-created_at"]
         # Support's admin actions check these (granted to the "Admins support" group).
         permissions = [
@@ -87,28 +101,42 @@ class QontoConnection(BaseModel):
         PRODUCTION = "production", _("Production")
         SANDBOX = "sandbox", _("Sandbox Qonto")
 
-    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="qonto_connection")
-    environment = models.CharField(max_length=20, choices=Environment.choices, default=Environment.PRODUCTION)
-    organization_slug = models.CharField(max_length=100, help_text=_("Qonto login, e.g. acme-sas-3066."))
+    tenant = models.OneToOneField(
+        Tenant, on_delete=models.CASCADE, related_name="qonto_connection", verbose_name=_("tenant")
+    )
+    environment = models.CharField(
+        _("environment"), max_length=20, choices=Environment.choices, default=Environment.PRODUCTION
+    )
+    organization_slug = models.CharField(
+        _("organization slug"), max_length=100, help_text=_("Qonto login, e.g. acme-sas-3066.")
+    )
     secret_key = EncryptedCharField(max_length=255)
     staging_token = EncryptedCharField(max_length=255, blank=True, default="")
     vat_rate = models.DecimalField(
+        _("VAT rate (%)"),
         max_digits=5,
         decimal_places=2,
         default=Decimal("20.00"),
         validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
         help_text=_("Default VAT in percent (20 means 20 %)."),
     )
-    iban = models.CharField(max_length=34, blank=True, help_text=_("Receiving account printed on invoices."))
+    iban = models.CharField(
+        _("IBAN"), max_length=34, blank=True, help_text=_("Receiving account printed on invoices.")
+    )
     bank_accounts = models.JSONField(
+        _("bank accounts"),
         default=list,
         blank=True,
         help_text=_("Usable accounts (iban, name, main) seen at the last verification: the IBAN choices."),
     )
-    legal_name = models.CharField(max_length=255, blank=True)
-    organization_id = models.CharField(max_length=64, blank=True)
-    verified_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
+    legal_name = models.CharField(_("legal name"), max_length=255, blank=True)
+    organization_id = models.CharField(_("organization id"), max_length=64, blank=True)
+    verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+
+    class Meta:
+        verbose_name = _("Qonto connection")
+        verbose_name_plural = _("Qonto connections")
 
     def __str__(self) -> str:
         return f"{self.organization_slug} ({self.tenant.portal_id})"
@@ -122,27 +150,43 @@ class QontoConnection(BaseModel):
 class Deal(BaseModel):
     """A HubSpot deal we invoiced, and what we last wrote back to it."""
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="deals")
-    hubspot_deal_id = models.CharField(max_length=32)
-    name = models.CharField(max_length=500, blank=True)
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="deals", verbose_name=_("tenant")
+    )
+    hubspot_deal_id = models.CharField(_("HubSpot deal id"), max_length=32)
+    name = models.CharField(_("name"), max_length=500, blank=True)
     amount = models.DecimalField(
-        max_digits=14, decimal_places=2, null=True, blank=True, help_text=_("Deal amount excl. VAT.")
+        _("amount excl. VAT"),
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("Deal amount excl. VAT."),
     )
-    currency = models.CharField(max_length=3, default="EUR")
+    currency = models.CharField(_("currency"), max_length=3, default="EUR")
     pushed_fingerprint = models.CharField(
-        max_length=64, blank=True, help_text=_("Hash of the properties last written to HubSpot.")
+        _("pushed fingerprint"),
+        max_length=64,
+        blank=True,
+        help_text=_("Hash of the properties last written to HubSpot."),
     )
-    pushed_at = models.DateTimeField(null=True, blank=True)
+    pushed_at = models.DateTimeField(_("pushed at"), null=True, blank=True)
     hubspot_deleted_at = models.DateTimeField(
-        null=True, blank=True, help_text=_("Set when HubSpot says the deal no longer exists; syncing stops.")
+        _("deleted in HubSpot at"),
+        null=True,
+        blank=True,
+        help_text=_("Set when HubSpot says the deal no longer exists; syncing stops."),
     )
     qonto_read_at = models.DateTimeField(
+        _("read from Qonto at"),
         null=True,
         blank=True,
         help_text=_("When the card's Refresh last read this deal's invoices from Qonto."),
     )
 
     class Meta:
+        verbose_name = _("deal")
+        verbose_name_plural = _("deals")
         constraints = [
             models.UniqueConstraint(fields=["tenant", "hubspot_deal_id"], name="deal_unique_per_tenant")
         ]
@@ -154,21 +198,31 @@ class Deal(BaseModel):
 class QontoClientLink(BaseModel):
     """Which Qonto client a HubSpot company became, so it is found again without a search."""
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="qonto_clients")
-    hubspot_company_id = models.CharField(max_length=32)
-    qonto_client_id = models.CharField(max_length=64)
-    tax_id = models.CharField(max_length=30, blank=True)
-    fingerprint = models.CharField(max_length=64, blank=True, help_text=_("Hash of the billing data sent."))
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="qonto_clients", verbose_name=_("tenant")
+    )
+    hubspot_company_id = models.CharField(_("HubSpot company id"), max_length=32)
+    qonto_client_id = models.CharField(_("Qonto client id"), max_length=64)
+    tax_id = models.CharField(_("tax id (SIRET)"), max_length=30, blank=True)
+    fingerprint = models.CharField(
+        _("fingerprint"), max_length=64, blank=True, help_text=_("Hash of the billing data sent.")
+    )
     qonto_name = models.CharField(
-        max_length=250, blank=True, help_text=_("The client's name in Qonto when we last read it.")
+        _("name in Qonto"),
+        max_length=250,
+        blank=True,
+        help_text=_("The client's name in Qonto when we last read it."),
     )
     differences = models.JSONField(
+        _("differences"),
         default=list,
         blank=True,
         help_text=_("Fields where Qonto's client differs from HubSpot (Qonto's are kept): name, address…"),
     )
 
     class Meta:
+        verbose_name = _("Qonto client link")
+        verbose_name_plural = _("Qonto client links")
         constraints = [
             models.UniqueConstraint(
                 fields=["tenant", "hubspot_company_id"], name="qonto_client_unique_per_company"
@@ -205,19 +259,27 @@ class Invoice(BaseModel):
         FAILED = "failed", _("Échec")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="invoices")
-    deal = models.ForeignKey(Deal, on_delete=models.PROTECT, related_name="invoices")
-    hubspot_deal_id = models.CharField(max_length=32, db_index=True)
-    kind = models.CharField(max_length=10, choices=Kind.choices)
-    percentage = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
-    idempotency_key = models.CharField(max_length=80, help_text=_("Made by the card per click."))
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="invoices", verbose_name=_("tenant")
+    )
+    deal = models.ForeignKey(Deal, on_delete=models.PROTECT, related_name="invoices", verbose_name=_("deal"))
+    hubspot_deal_id = models.CharField(_("HubSpot deal id"), max_length=32, db_index=True)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    percentage = models.DecimalField(_("percentage"), max_digits=5, decimal_places=2, null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    idempotency_key = models.CharField(
+        _("idempotency key"), max_length=80, help_text=_("Made by the card per click.")
+    )
     reference = models.CharField(
+        _("reference"),
         max_length=120,
         help_text=_("Printed on the invoice (Qonto purchase_order): the deal name, then our key."),
     )
     # NULL on rows made before the key had its own column: their key is inside ``reference``.
     reconcile_key = models.CharField(
+        _("reconciliation key"),
         max_length=40,
         null=True,
         blank=True,
@@ -226,45 +288,62 @@ class Invoice(BaseModel):
     )
     # What we asked Qonto for, and what Qonto answered.
     # NULL (not "") until Qonto answers, so the partial unique constraint ignores pending rows.
-    qonto_invoice_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
-    qonto_client_id = models.CharField(max_length=64, blank=True)
-    number = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001 - null until finalized
-    issue_date = models.DateField(null=True, blank=True)
-    due_date = models.DateField(null=True, blank=True)
-    currency = models.CharField(max_length=3, default="EUR")
-    subtotal_amount = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
-    vat_amount = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
-    total_amount = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
-    paid_at = models.DateTimeField(null=True, blank=True)
-    finalized_at = models.DateTimeField(null=True, blank=True)
-    qonto_url = models.URLField(max_length=500, blank=True)
-    qonto_updated_at = models.DateTimeField(null=True, blank=True)
+    qonto_invoice_id = models.CharField(_("Qonto invoice id"), max_length=64, null=True, blank=True)  # noqa: DJ001
+    qonto_client_id = models.CharField(_("Qonto client id"), max_length=64, blank=True)
+    number = models.CharField(_("number"), max_length=64, null=True, blank=True)  # noqa: DJ001 - null until finalized
+    issue_date = models.DateField(_("issue date"), null=True, blank=True)
+    due_date = models.DateField(_("due date"), null=True, blank=True)
+    currency = models.CharField(_("currency"), max_length=3, default="EUR")
+    subtotal_amount = models.DecimalField(
+        _("subtotal excl. VAT"), max_digits=14, decimal_places=2, default=Decimal("0")
+    )
+    vat_amount = models.DecimalField(_("VAT amount"), max_digits=14, decimal_places=2, default=Decimal("0"))
+    total_amount = models.DecimalField(
+        _("total incl. VAT"), max_digits=14, decimal_places=2, default=Decimal("0")
+    )
+    paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
+    finalized_at = models.DateTimeField(_("finalized at"), null=True, blank=True)
+    qonto_url = models.URLField(_("Qonto URL"), max_length=500, blank=True)
+    qonto_updated_at = models.DateTimeField(_("updated in Qonto at"), null=True, blank=True)
     # Sums of the invoice's Qonto credit notes (``CreditNote``), kept here so every total reads
     # one row: excl. VAT like ``subtotal_amount``, and incl. VAT like ``total_amount``.
-    credited_subtotal = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
-    credited_total = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
-    payload = models.JSONField(default=dict, blank=True, help_text=_("The body sent to Qonto."))
+    credited_subtotal = models.DecimalField(
+        _("credited excl. VAT"), max_digits=14, decimal_places=2, default=Decimal("0")
+    )
+    credited_total = models.DecimalField(
+        _("credited incl. VAT"), max_digits=14, decimal_places=2, default=Decimal("0")
+    )
+    payload = models.JSONField(
+        _("payload sent"), default=dict, blank=True, help_text=_("The body sent to Qonto.")
+    )
     qonto_subtotal_by_vat = models.JSONField(
+        _("Qonto subtotal by VAT rate"),
         default=dict,
         blank=True,
         help_text=_("What the invoice charges excl. VAT per VAT rate, as Qonto says now (from its lines)."),
     )
     deducted = models.JSONField(
-        default=list, blank=True, help_text=_("For a balance: the invoices it deducts (id, number, amount).")
+        _("deducted invoices"),
+        default=list,
+        blank=True,
+        help_text=_("For a balance: the invoices it deducts (id, number, amount)."),
     )
     # Failure, if any.
-    error_code = models.CharField(max_length=64, blank=True)
-    error_message = models.TextField(blank=True)
-    error_retryable = models.BooleanField(default=False)
-    attempts = models.PositiveSmallIntegerField(default=0)
+    error_code = models.CharField(_("error code"), max_length=64, blank=True)
+    error_message = models.TextField(_("error message"), blank=True)
+    error_retryable = models.BooleanField(_("retryable error"), default=False)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     submitted_at = models.DateTimeField(
+        _("submitted at"),
         null=True,
         blank=True,
         help_text=_("When the create call was last sent (NULL: never, or refused by Qonto)."),
     )
-    hubspot_written_at = models.DateTimeField(null=True, blank=True)
+    hubspot_written_at = models.DateTimeField(_("written to HubSpot at"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("invoice")
+        verbose_name_plural = _("invoices")
         ordering = ["created_at"]
         constraints = [
             models.UniqueConstraint(
@@ -300,26 +379,32 @@ class StageRule(BaseModel):
     stage; the pipeline is kept to show the choice.
     """
 
-    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="stage_rule")
-    enabled = models.BooleanField(default=False)
-    pipeline_id = models.CharField(max_length=100, blank=True)
-    pipeline_label = models.CharField(max_length=255, blank=True)
-    stage_id = models.CharField(max_length=100, blank=True)
-    stage_label = models.CharField(max_length=255, blank=True)
+    tenant = models.OneToOneField(
+        Tenant, on_delete=models.CASCADE, related_name="stage_rule", verbose_name=_("tenant")
+    )
+    enabled = models.BooleanField(_("enabled"), default=False)
+    pipeline_id = models.CharField(_("pipeline id"), max_length=100, blank=True)
+    pipeline_label = models.CharField(_("pipeline"), max_length=255, blank=True)
+    stage_id = models.CharField(_("stage id"), max_length=100, blank=True)
+    stage_label = models.CharField(_("stage"), max_length=255, blank=True)
     # The kinds a click can ask for (an imported invoice is never created by a rule).
     kind = models.CharField(
+        _("kind"),
         max_length=10,
         choices=[c for c in Invoice.Kind.choices if c[0] != Invoice.Kind.IMPORTED],
         default=Invoice.Kind.FULL,
     )
-    percentage = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    percentage = models.DecimalField(_("percentage"), max_digits=5, decimal_places=2, null=True, blank=True)
     active_since = models.DateTimeField(
+        _("active since"),
         null=True,
         blank=True,
         help_text=_("When the rule was last switched on or changed: earlier stage changes are ignored."),
     )
 
     class Meta:
+        verbose_name = _("stage rule")
+        verbose_name_plural = _("stage rules")
         constraints = [
             models.CheckConstraint(
                 condition=Q(percentage__isnull=True) | (Q(percentage__gt=0) & Q(percentage__lt=100)),
@@ -352,24 +437,39 @@ class AutomationRun(BaseModel):
         SUCCEEDED = "succeeded", _("Facture créée")
         FAILED = "failed", _("Échec")
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="automation_runs")
-    trigger = models.CharField(max_length=20, choices=Trigger.choices)
-    trigger_id = models.CharField(max_length=200, help_text=_("HubSpot callbackId or webhook eventId."))
-    hubspot_deal_id = models.CharField(max_length=32, db_index=True)
-    kind = models.CharField(max_length=10, blank=True)
-    percentage = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
-    workflow_id = models.CharField(max_length=40, blank=True)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVED, db_index=True)
-    invoice = models.ForeignKey(
-        Invoice, on_delete=models.SET_NULL, null=True, blank=True, related_name="automation_runs"
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="automation_runs", verbose_name=_("tenant")
     )
-    error_code = models.CharField(max_length=64, blank=True)
-    messages = models.JSONField(default=dict, blank=True, help_text=_("The outcome, in French and English."))
-    deal_written_at = models.DateTimeField(null=True, blank=True)
-    callback_completed_at = models.DateTimeField(null=True, blank=True)
-    callback_error = models.CharField(max_length=200, blank=True)
+    trigger = models.CharField(_("trigger"), max_length=20, choices=Trigger.choices)
+    trigger_id = models.CharField(
+        _("trigger id"), max_length=200, help_text=_("HubSpot callbackId or webhook eventId.")
+    )
+    hubspot_deal_id = models.CharField(_("HubSpot deal id"), max_length=32, db_index=True)
+    kind = models.CharField(_("kind"), max_length=10, blank=True)
+    percentage = models.DecimalField(_("percentage"), max_digits=5, decimal_places=2, null=True, blank=True)
+    workflow_id = models.CharField(_("workflow id"), max_length=40, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.RECEIVED, db_index=True
+    )
+    invoice = models.ForeignKey(
+        Invoice,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="automation_runs",
+        verbose_name=_("invoice"),
+    )
+    error_code = models.CharField(_("error code"), max_length=64, blank=True)
+    messages = models.JSONField(
+        _("messages"), default=dict, blank=True, help_text=_("The outcome, in French and English.")
+    )
+    deal_written_at = models.DateTimeField(_("deal written at"), null=True, blank=True)
+    callback_completed_at = models.DateTimeField(_("callback completed at"), null=True, blank=True)
+    callback_error = models.CharField(_("callback error"), max_length=200, blank=True)
 
     class Meta:
+        verbose_name = _("automation run")
+        verbose_name_plural = _("automation runs")
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(
@@ -388,27 +488,44 @@ class CreditNote(BaseModel):
     """A Qonto credit note (avoir) on one of our invoices. Qonto gives it no status: it is final
     once created, and credit notes adding up to the invoice's total cancel the invoice."""
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="credit_notes")
-    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="credit_notes")
-    hubspot_deal_id = models.CharField(max_length=32, db_index=True)
-    qonto_credit_note_id = models.CharField(max_length=64)
-    number = models.CharField(max_length=64, blank=True)
-    issue_date = models.DateField(null=True, blank=True)
-    currency = models.CharField(max_length=3, default="EUR")
-    subtotal_amount = models.DecimalField(
-        max_digits=14, decimal_places=2, default=Decimal("0"), help_text=_("Amount credited excl. VAT.")
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="credit_notes", verbose_name=_("tenant")
     )
-    vat_amount = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+    invoice = models.ForeignKey(
+        Invoice, on_delete=models.CASCADE, related_name="credit_notes", verbose_name=_("invoice")
+    )
+    hubspot_deal_id = models.CharField(_("HubSpot deal id"), max_length=32, db_index=True)
+    qonto_credit_note_id = models.CharField(_("Qonto credit note id"), max_length=64)
+    number = models.CharField(_("number"), max_length=64, blank=True)
+    issue_date = models.DateField(_("issue date"), null=True, blank=True)
+    currency = models.CharField(_("currency"), max_length=3, default="EUR")
+    subtotal_amount = models.DecimalField(
+        _("credited amount excl. VAT"),
+        max_digits=14,
+        decimal_places=2,
+        default=Decimal("0"),
+        help_text=_("Amount credited excl. VAT."),
+    )
+    vat_amount = models.DecimalField(_("VAT amount"), max_digits=14, decimal_places=2, default=Decimal("0"))
     total_amount = models.DecimalField(
-        max_digits=14, decimal_places=2, default=Decimal("0"), help_text=_("Amount credited incl. VAT.")
+        _("credited amount incl. VAT"),
+        max_digits=14,
+        decimal_places=2,
+        default=Decimal("0"),
+        help_text=_("Amount credited incl. VAT."),
     )
     vat_breakdown = models.JSONField(
-        default=dict, blank=True, help_text=_("Amount credited excl. VAT per VAT fraction ('0.2').")
+        _("VAT breakdown"),
+        default=dict,
+        blank=True,
+        help_text=_("Amount credited excl. VAT per VAT fraction ('0.2')."),
     )
-    qonto_created_at = models.DateTimeField(null=True, blank=True)
-    qonto_url = models.URLField(max_length=500, blank=True)
+    qonto_created_at = models.DateTimeField(_("created in Qonto at"), null=True, blank=True)
+    qonto_url = models.URLField(_("Qonto URL"), max_length=500, blank=True)
 
     class Meta:
+        verbose_name = _("credit note")
+        verbose_name_plural = _("credit notes")
         ordering = ["created_at"]
         constraints = [
             models.UniqueConstraint(
@@ -428,31 +545,44 @@ class HistoryImport(BaseModel):
         SUCCEEDED = "succeeded", _("Réussie")
         FAILED = "failed", _("Échec")
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="history_imports")
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING, db_index=True)
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="history_imports", verbose_name=_("tenant")
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.RUNNING, db_index=True
+    )
     requested_by = models.CharField(
-        max_length=254, blank=True, help_text=_("Who asked: onboarding, admin (their e-mail), command.")
+        _("requested by"),
+        max_length=254,
+        blank=True,
+        help_text=_("Who asked: onboarding, admin (their e-mail), command."),
     )
-    started_at = models.DateTimeField()
-    finished_at = models.DateTimeField(null=True, blank=True)
-    pages = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(_("started at"))
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    pages = models.PositiveIntegerField(_("pages read"), default=0)
     truncated = models.BooleanField(
-        default=False, help_text=_("Stopped at the page limit: older invoices were not read.")
+        _("stopped early"),
+        default=False,
+        help_text=_("Stopped at the page limit: older invoices were not read."),
     )
-    invoices_seen = models.PositiveIntegerField(default=0)
-    already_known = models.PositiveIntegerField(default=0)
-    attached = models.PositiveIntegerField(default=0)
-    candidates = models.PositiveIntegerField(default=0, help_text=_("Listed for a person to decide."))
-    unmatched = models.PositiveIntegerField(default=0)
+    invoices_seen = models.PositiveIntegerField(_("invoices seen"), default=0)
+    already_known = models.PositiveIntegerField(_("already known"), default=0)
+    attached = models.PositiveIntegerField(_("attached"), default=0)
+    candidates = models.PositiveIntegerField(
+        _("to decide"), default=0, help_text=_("Listed for a person to decide.")
+    )
+    unmatched = models.PositiveIntegerField(_("unmatched"), default=0)
     reasons = models.JSONField(
-        default=dict, blank=True, help_text=_("Unmatched invoices, counted by reason.")
+        _("reasons"), default=dict, blank=True, help_text=_("Unmatched invoices, counted by reason.")
     )
-    credit_notes = models.PositiveIntegerField(default=0)
-    qonto_calls = models.PositiveIntegerField(default=0)
-    hubspot_calls = models.PositiveIntegerField(default=0)
-    error = models.TextField(blank=True)
+    credit_notes = models.PositiveIntegerField(_("credit notes"), default=0)
+    qonto_calls = models.PositiveIntegerField(_("Qonto calls"), default=0)
+    hubspot_calls = models.PositiveIntegerField(_("HubSpot calls"), default=0)
+    error = models.TextField(_("error"), blank=True)
 
     class Meta:
+        verbose_name = _("history import")
+        verbose_name_plural = _("history imports")
         ordering = ["-started_at"]
 
     def __str__(self) -> str:
@@ -467,30 +597,48 @@ class HistoryCandidate(BaseModel):
         ATTACHED = "attached", _("Rattachée")
         DISMISSED = "dismissed", _("Écartée")
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="history_candidates")
-    qonto_invoice_id = models.CharField(max_length=64)
-    number = models.CharField(max_length=64, blank=True)
-    client_name = models.CharField(max_length=250, blank=True)
-    tax_id = models.CharField(max_length=30, blank=True)
-    issue_date = models.DateField(null=True, blank=True)
-    subtotal_amount = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
-    total_amount = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
-    qonto_status = models.CharField(max_length=10, blank=True)
-    reason = models.CharField(max_length=40, db_index=True)
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="history_candidates", verbose_name=_("tenant")
+    )
+    qonto_invoice_id = models.CharField(_("Qonto invoice id"), max_length=64)
+    number = models.CharField(_("number"), max_length=64, blank=True)
+    client_name = models.CharField(_("client name"), max_length=250, blank=True)
+    tax_id = models.CharField(_("tax id (SIRET)"), max_length=30, blank=True)
+    issue_date = models.DateField(_("issue date"), null=True, blank=True)
+    subtotal_amount = models.DecimalField(
+        _("subtotal excl. VAT"), max_digits=14, decimal_places=2, default=Decimal("0")
+    )
+    total_amount = models.DecimalField(
+        _("total incl. VAT"), max_digits=14, decimal_places=2, default=Decimal("0")
+    )
+    qonto_status = models.CharField(_("Qonto status"), max_length=10, blank=True)
+    reason = models.CharField(_("reason"), max_length=40, db_index=True)
     options = models.JSONField(
+        _("candidate deals"),
         default=list,
         blank=True,
         help_text=_("The deals it may belong to: id, name, amount, left to invoice."),
     )
-    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING, db_index=True)
-    deal_id = models.CharField(max_length=32, blank=True, help_text=_("The deal it was attached to."))
-    resolved_by = models.CharField(max_length=254, blank=True)
-    resolved_at = models.DateTimeField(null=True, blank=True)
+    state = models.CharField(
+        _("state"), max_length=10, choices=State.choices, default=State.PENDING, db_index=True
+    )
+    deal_id = models.CharField(
+        _("attached to deal"), max_length=32, blank=True, help_text=_("The deal it was attached to.")
+    )
+    resolved_by = models.CharField(_("resolved by"), max_length=254, blank=True)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
     last_import = models.ForeignKey(
-        HistoryImport, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        HistoryImport,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("last import"),
     )
 
     class Meta:
+        verbose_name = _("existing invoice to attach")
+        verbose_name_plural = _("existing invoices to attach")
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(
@@ -511,26 +659,32 @@ class SyncRun(BaseModel):
         FAILED = "failed", _("Échec")
         SKIPPED = "skipped", _("Ignorée")
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="sync_runs")
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING, db_index=True)
-    full = models.BooleanField(default=False)
-    started_at = models.DateTimeField()
-    finished_at = models.DateTimeField(null=True, blank=True)
-    cursor_from = models.DateTimeField(null=True, blank=True)
-    cursor_to = models.DateTimeField(null=True, blank=True)
-    invoices_seen = models.PositiveIntegerField(default=0)
-    invoices_changed = models.PositiveIntegerField(default=0)
-    drafts_deleted = models.PositiveIntegerField(
-        default=0, help_text=_("Drafts found deleted in Qonto (confirmed by a 404).")
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="sync_runs", verbose_name=_("tenant")
     )
-    credit_notes_seen = models.PositiveIntegerField(default=0)
-    credit_notes_new = models.PositiveIntegerField(default=0)
-    deals_written = models.PositiveIntegerField(default=0)
-    qonto_calls = models.PositiveIntegerField(default=0)
-    hubspot_calls = models.PositiveIntegerField(default=0)
-    error = models.TextField(blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.RUNNING, db_index=True
+    )
+    full = models.BooleanField(_("full sync"), default=False)
+    started_at = models.DateTimeField(_("started at"))
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    cursor_from = models.DateTimeField(_("cursor from"), null=True, blank=True)
+    cursor_to = models.DateTimeField(_("cursor to"), null=True, blank=True)
+    invoices_seen = models.PositiveIntegerField(_("invoices seen"), default=0)
+    invoices_changed = models.PositiveIntegerField(_("invoices changed"), default=0)
+    drafts_deleted = models.PositiveIntegerField(
+        _("drafts deleted"), default=0, help_text=_("Drafts found deleted in Qonto (confirmed by a 404).")
+    )
+    credit_notes_seen = models.PositiveIntegerField(_("credit notes seen"), default=0)
+    credit_notes_new = models.PositiveIntegerField(_("new credit notes"), default=0)
+    deals_written = models.PositiveIntegerField(_("deals written"), default=0)
+    qonto_calls = models.PositiveIntegerField(_("Qonto calls"), default=0)
+    hubspot_calls = models.PositiveIntegerField(_("HubSpot calls"), default=0)
+    error = models.TextField(_("error"), blank=True)
 
     class Meta:
+        verbose_name = _("sync run")
+        verbose_name_plural = _("sync runs")
         ordering = ["-started_at"]
 
     def __str__(self) -> str:
@@ -562,19 +716,37 @@ class AuditLog(models.Model):
             _("Facture existante rattachée à une transaction"),
         )
         HISTORY_INVOICE_DISMISSED = "history_invoice_dismissed", _("Facture existante écartée")
+        STRIPE_EVENT_REPLAYED = "stripe_event_replayed", _("Événement Stripe rejoué")
+        SUBSCRIPTION_RESYNCED = "subscription_resynced", _("Abonnement re-synchronisé depuis Stripe")
 
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("staff user"),
     )
-    user_email = models.CharField(max_length=254, blank=True, help_text=_("Who acted, as text."))
-    action = models.CharField(max_length=40, choices=Action.choices, db_index=True)
+    user_email = models.CharField(
+        _("who (e-mail)"), max_length=254, blank=True, help_text=_("Who acted, as text.")
+    )
+    action = models.CharField(_("action"), max_length=40, choices=Action.choices, db_index=True)
     tenant = models.ForeignKey(
-        Tenant, on_delete=models.SET_NULL, null=True, blank=True, related_name="audit_logs"
+        Tenant,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="audit_logs",
+        verbose_name=_("tenant"),
     )
-    detail = models.JSONField(default=dict, blank=True, help_text=_("What changed and the outcome."))
+    detail = models.JSONField(
+        _("detail"), default=dict, blank=True, help_text=_("What changed and the outcome.")
+    )
 
     class Meta:
+        verbose_name = _("audit log entry")
+        verbose_name_plural = _("audit log")
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
@@ -588,18 +760,18 @@ class TaskFailure(models.Model):
     admin; the exception text is masked like our logs.
     """
 
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    task_name = models.CharField(max_length=200, db_index=True)
-    task_id = models.CharField(max_length=64, blank=True)
-    args = models.JSONField(default=list, blank=True)
-    exception_type = models.CharField(max_length=200)
-    message = models.TextField(blank=True)
-    traceback = models.TextField(blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
+    task_name = models.CharField(_("task name"), max_length=200, db_index=True)
+    task_id = models.CharField(_("task id"), max_length=64, blank=True)
+    args = models.JSONField(_("arguments"), default=list, blank=True)
+    exception_type = models.CharField(_("exception type"), max_length=200)
+    message = models.TextField(_("message"), blank=True)
+    traceback = models.TextField(_("traceback"), blank=True)
 
     class Meta:
+        verbose_name = _("task failure")
+        verbose_name_plural = _("task failures")
         ordering = ["-created_at"]
-        verbose_name = _("échec de tâche")
-        verbose_name_plural = _("échecs de tâches")
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.task_name}: {self.exception_type}"

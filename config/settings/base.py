@@ -48,6 +48,7 @@ MIDDLEWARE = [
     "hubspot_app.card_api.middleware.CardApiBodyLimitMiddleware",  # 413 in the card API's shape
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "connector.middleware.AdminLanguageMiddleware",  # the admin in French unless chosen otherwise
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -113,6 +114,9 @@ AUTH_PASSWORD_VALIDATORS = [
 LANGUAGE_CODE = "fr"
 LANGUAGES = [("fr", _("Français")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# The support admin's language whatever the browser asks (connector.middleware.AdminLanguageMiddleware);
+# a staff user who picks English with the switch at the top of the admin gets English.
+ADMIN_LANGUAGE_CODE = env("ADMIN_LANGUAGE_CODE", default="fr")
 TIME_ZONE = "Europe/Paris"  # shown to people; stored in UTC (USE_TZ)
 USE_I18N = True
 USE_TZ = True

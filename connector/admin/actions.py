@@ -2,22 +2,29 @@
 
 *Tester la connexion Qonto*, *Synchroniser maintenant*, *Importer l'historique Qonto*, *Relancer le
 setup HubSpot*, *Suspendre* and *Réactiver* (both ask for a reason first). Offered on the tenant
-list and as buttons on the tenant's detail page.
+list and as buttons on the tenant's detail page; run from there, the action brings support back to
+that page (``_tenant_page``), its message shown at the top, instead of to the tenant list.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import action
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from connector.audit import Action, TenantStatusRefused, audit, tenant_resume, tenant_suspend
 from connector.models import Tenant
+
+# Posted by the buttons of the tenant's detail page (and carried by the reason page).
+TENANT_PAGE_FIELD = "_tenant_page"
 
 
 class StatusReasonForm(forms.Form):
@@ -33,6 +40,27 @@ class TenantActionsAdmin(admin.ModelAdmin):
     """The actions of ``TenantAdmin``, which derives from this class."""
 
     actions = ["test_qonto", "sync_now", "import_history", "rerun_hubspot_setup", "suspend", "resume"]
+
+    def response_action(
+        self, request: HttpRequest, queryset: QuerySet[Tenant], *args: Any, **kwargs: Any
+    ) -> HttpResponse | None:
+        """Django sends an action back to the list; one run from a tenant's page returns to it."""
+        response = super().response_action(request, queryset, *args, **kwargs)
+        back = self.tenant_page_url(request)
+        if back and (response is None or isinstance(response, HttpResponseRedirect)):
+            return HttpResponseRedirect(back)
+        return response
+
+    def tenant_page_url(self, request: HttpRequest) -> str | None:
+        """The detail page the action was run from: only our own URL, built from one selected pk."""
+        if request.POST.get(TENANT_PAGE_FIELD) != "1":
+            return None
+        selected = request.POST.getlist(ACTION_CHECKBOX_NAME)
+        if len(selected) != 1 or not selected[0].isdigit():
+            return None
+        if not Tenant.objects.filter(pk=int(selected[0])).exists():
+            return None
+        return reverse("admin:connector_tenant_change", args=[int(selected[0])])
 
     def has_operate_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("connector.operate_tenant")
@@ -53,7 +81,9 @@ class TenantActionsAdmin(admin.ModelAdmin):
                 detail={"ok": result.ok, "message": result.message},
             )
             self.message_user(
-                request, f"{tenant}: {result.message}", messages.SUCCESS if result.ok else messages.ERROR
+                request,
+                _("%(tenant)s : %(message)s") % {"tenant": tenant, "message": result.message},
+                messages.SUCCESS if result.ok else messages.ERROR,
             )
 
     @action(description=_("Synchroniser maintenant"), permissions=["operate"])
@@ -63,7 +93,7 @@ class TenantActionsAdmin(admin.ModelAdmin):
         for tenant in queryset:
             tenant_sync_task.delay(tenant.pk)
             audit(action=Action.SYNC_REQUESTED, user=request.user, tenant=tenant)
-            self.message_user(request, f"{tenant}: synchronisation lancée.")
+            self.message_user(request, _("%(tenant)s : synchronisation lancée.") % {"tenant": tenant})
 
     @action(
         description=_("Importer l'historique Qonto (rattacher les factures existantes)"),
@@ -91,7 +121,7 @@ class TenantActionsAdmin(admin.ModelAdmin):
         for tenant in queryset:
             hubspot_setup_enqueue(tenant_id=tenant.pk)
             audit(action=Action.HUBSPOT_SETUP_REQUESTED, user=request.user, tenant=tenant)
-            self.message_user(request, f"{tenant}: setup HubSpot relancé.")
+            self.message_user(request, _("%(tenant)s : setup HubSpot relancé.") % {"tenant": tenant})
 
     @action(description=_("Suspendre (avec une raison)"), permissions=["suspend"])
     def suspend(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> HttpResponse | None:
@@ -114,8 +144,8 @@ class TenantActionsAdmin(admin.ModelAdmin):
                 except TenantStatusRefused as exc:
                     self.message_user(request, str(exc.user_message), messages.WARNING)
                 else:
-                    done = "suspendu" if suspend else "réactivé"
-                    self.message_user(request, f"{tenant}: {done}.")
+                    done = _("%(tenant)s : suspendu.") if suspend else _("%(tenant)s : réactivé.")
+                    self.message_user(request, done % {"tenant": tenant})
             return None
         context = {
             **self.admin_site.each_context(request),
@@ -126,5 +156,7 @@ class TenantActionsAdmin(admin.ModelAdmin):
             "action": "suspend" if suspend else "resume",
             "action_checkbox_name": ACTION_CHECKBOX_NAME,
             "suspend": suspend,
+            "tenant_page": self.tenant_page_url(request),
+            "tenant_page_field": TENANT_PAGE_FIELD,
         }
         return TemplateResponse(request, "admin/connector/tenant/status_reason.html", context)

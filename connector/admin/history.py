@@ -16,7 +16,9 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from connector.admin.base import ReadOnlyMixin
+from connector.admin.base import MoneyFieldsMixin, ReadOnlyMixin
+from connector.admin.formatting import fmt_money, money_display
+from connector.invoicing.amounts import parse_decimal
 from connector.models import HistoryCandidate, HistoryImport
 
 REASON_LABELS = {
@@ -48,6 +50,12 @@ class HistoryImportAdmin(ReadOnlyMixin, admin.ModelAdmin):
     date_hierarchy = "started_at"
 
 
+def _amount(raw: Any) -> str:
+    """A deal option's amount (a decimal string in the candidate's JSON) as "14 017,00 €"."""
+    value = parse_decimal(str(raw)) if raw not in (None, "") else None
+    return fmt_money(value) if value is not None else "—"
+
+
 class ChooseDealForm(forms.Form):
     deal_id = forms.ChoiceField(label=_("Transaction HubSpot"), widget=forms.RadioSelect)
 
@@ -62,8 +70,8 @@ class ChooseDealForm(forms.Form):
                 % {
                     "name": o.get("name") or "—",
                     "id": o["id"],
-                    "amount": o.get("amount") or "—",
-                    "left": o.get("left") or "—",
+                    "amount": _amount(o.get("amount")),
+                    "left": _amount(o.get("left")),
                 },
             )
             for o in options
@@ -71,13 +79,13 @@ class ChooseDealForm(forms.Form):
 
 
 @admin.register(HistoryCandidate)
-class HistoryCandidateAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class HistoryCandidateAdmin(MoneyFieldsMixin, ReadOnlyMixin, admin.ModelAdmin):
     list_display = (
         "number",
         "tenant",
         "client_name",
         "tax_id",
-        "subtotal_amount",
+        "subtotal_ht",
         "issue_date",
         "reason_label",
         "state",
@@ -87,6 +95,9 @@ class HistoryCandidateAdmin(ReadOnlyMixin, admin.ModelAdmin):
     search_fields = ("qonto_invoice_id", "number", "client_name", "tax_id", "tenant__portal_id")
     list_select_related = ("tenant",)
     actions = ["dismiss"]
+    money_fields = {"subtotal_amount": "subtotal_ht", "total_amount": "total_ttc"}
+    subtotal_ht = money_display(HistoryCandidate, "subtotal_amount")
+    total_ttc = money_display(HistoryCandidate, "total_amount")
 
     def has_operate_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("connector.operate_tenant")
@@ -143,6 +154,8 @@ class HistoryCandidateAdmin(ReadOnlyMixin, admin.ModelAdmin):
             "title": _("Rattacher une facture Qonto à une transaction"),
             "opts": self.model._meta,
             "candidate": candidate,
+            "subtotal": fmt_money(candidate.subtotal_amount),
+            "total": fmt_money(candidate.total_amount),
             "reason": REASON_LABELS.get(candidate.reason, candidate.reason),
             "form": form,
             "changelist_url": changelist,

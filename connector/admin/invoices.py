@@ -9,7 +9,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from connector.admin.base import ReadOnlyMixin
+from connector.admin.base import MoneyFieldsMixin, ReadOnlyMixin
+from connector.admin.formatting import money_display
 from connector.audit import Action, audit
 from connector.models import Deal, Invoice
 
@@ -38,7 +39,7 @@ class FailedFilter(admin.SimpleListFilter):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class InvoiceAdmin(MoneyFieldsMixin, ReadOnlyMixin, admin.ModelAdmin):
     list_display = (
         "id",
         "tenant",
@@ -46,7 +47,7 @@ class InvoiceAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "kind",
         "status",
         "number",
-        "total_amount",
+        "total_ttc",
         "attempts",
         "error_code",
         "created_at",
@@ -57,9 +58,18 @@ class InvoiceAdmin(ReadOnlyMixin, admin.ModelAdmin):
     raw_id_fields = ("tenant", "deal")
     date_hierarchy = "created_at"
     actions = ["retry"]
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return [f.name for f in self.model._meta.fields]
+    money_fields = {
+        "subtotal_amount": "subtotal_ht",
+        "vat_amount": "vat",
+        "total_amount": "total_ttc",
+        "credited_subtotal": "credited_ht",
+        "credited_total": "credited_ttc",
+    }
+    subtotal_ht = money_display(Invoice, "subtotal_amount")
+    vat = money_display(Invoice, "vat_amount")
+    total_ttc = money_display(Invoice, "total_amount")
+    credited_ht = money_display(Invoice, "credited_subtotal")
+    credited_ttc = money_display(Invoice, "credited_total")
 
     def has_retry_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("connector.retry_invoice")
@@ -91,11 +101,13 @@ class InvoiceAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(Deal)
-class DealAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ("hubspot_deal_id", "tenant", "name", "amount", "pushed_at", "hubspot_deleted_at")
+class DealAdmin(MoneyFieldsMixin, ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("hubspot_deal_id", "tenant", "name", "amount_ht", "pushed_at", "hubspot_deleted_at")
     list_filter = (
         ("hubspot_deleted_at", admin.EmptyFieldListFilter),
         ("tenant", admin.RelatedOnlyFieldListFilter),
     )
     search_fields = ("hubspot_deal_id", "name", "tenant__portal_id")
     list_select_related = ("tenant",)
+    money_fields = {"amount": "amount_ht"}
+    amount_ht = money_display(Deal, "amount")

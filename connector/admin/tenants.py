@@ -14,11 +14,13 @@ from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from connector.admin.actions import TenantActionsAdmin
+from connector.admin.audit_log import audit_who
 from connector.admin.base import ReadOnlyMixin
-from connector.admin.formatting import fmt_datetime, html_table
+from connector.admin.formatting import fmt_datetime, fmt_money, html_table
 from connector.models import AuditLog, Invoice, QontoConnection, SyncRun, Tenant
 
 
@@ -175,8 +177,8 @@ class TenantAdmin(ReadOnlyMixin, TenantActionsAdmin):
         decision = tenant_can_invoice(obj)
         row = subscription_get(tenant=obj)
         return format_html(
-            "<strong>{}</strong> ({}) — {}<br>Stripe : {} / {} — {}",
-            "autorisé" if decision.allowed else "bloqué",
+            gettext("<strong>{}</strong> ({}) — {}<br>Stripe : {} / {} — {}"),
+            _("autorisé") if decision.allowed else _("bloqué"),
             decision.status,
             decision.message,
             row.stripe_customer_id if row else "—",
@@ -188,11 +190,13 @@ class TenantAdmin(ReadOnlyMixin, TenantActionsAdmin):
     def qonto_detail(self, obj: Tenant) -> str:
         connection = _qonto_connection(obj)
         if connection is None:
-            return "non connecté"
+            return str(_("non connecté"))
         # Only the hint of the key: the key itself and the staging token never reach a page.
         return format_html(
-            "Organisation <strong>{}</strong> ({}) — {}<br>Clé : {} — environnement : {}<br>"
-            "IBAN : {} — TVA : {} %<br>Vérifiée le : {}<br>Dernière erreur : {}",
+            gettext(
+                "Organisation <strong>{}</strong> ({}) — {}<br>Clé : {} — environnement : {}<br>"
+                "IBAN : {} — TVA : {} %<br>Vérifiée le : {}<br>Dernière erreur : {}"
+            ),
             connection.organization_slug,
             connection.organization_id or "—",
             connection.legal_name or "—",
@@ -208,13 +212,15 @@ class TenantAdmin(ReadOnlyMixin, TenantActionsAdmin):
     def hubspot_detail(self, obj: Tenant) -> str:
         installation = _installation(obj)
         if installation is None:
-            return "aucune installation"
+            return str(_("aucune installation"))
         return format_html(
-            "Installée par {} le {} — jetons : {}<br>Setup terminé le : {}<br>Désinstallée le : {} {}<br>"
-            "Scopes : {}",
+            gettext(
+                "Installée par {} le {} — jetons : {}<br>Setup terminé le : {}<br>Désinstallée le : {} {}<br>"
+                "Scopes : {}"
+            ),
             installation.installer_email or "—",
             fmt_datetime(installation.installed_at),
-            "présents" if installation.has_tokens else "absents",
+            _("présents") if installation.has_tokens else _("absents"),
             fmt_datetime(installation.setup_completed_at),
             fmt_datetime(installation.uninstalled_at),
             installation.uninstall_reason,
@@ -225,7 +231,14 @@ class TenantAdmin(ReadOnlyMixin, TenantActionsAdmin):
     def recent_syncs(self, obj: Tenant) -> str:
         runs = SyncRun.objects.filter(tenant=obj).order_by("-started_at")[:5]
         return html_table(
-            ("Début", "Statut", "Vues", "Changées", "Deals écrits", "Erreur"),
+            (
+                gettext("Début"),
+                gettext("Statut"),
+                gettext("Vues"),
+                gettext("Changées"),
+                gettext("Deals écrits"),
+                gettext("Erreur"),
+            ),
             [
                 (
                     fmt_datetime(r.started_at),
@@ -243,7 +256,16 @@ class TenantAdmin(ReadOnlyMixin, TenantActionsAdmin):
     def recent_invoices(self, obj: Tenant) -> str:
         rows = Invoice.objects.filter(tenant=obj).order_by("-created_at")[:10]
         return html_table(
-            ("Créée", "Deal", "Type", "Statut", "N°", "Total TTC", "Essais", "Erreur"),
+            (
+                gettext("Créée"),
+                gettext("Deal"),
+                gettext("Type"),
+                gettext("Statut"),
+                gettext("N°"),
+                gettext("Total TTC"),
+                gettext("Essais"),
+                gettext("Erreur"),
+            ),
             [
                 (
                     fmt_datetime(i.created_at),
@@ -251,7 +273,7 @@ class TenantAdmin(ReadOnlyMixin, TenantActionsAdmin):
                     i.get_kind_display(),
                     i.get_status_display(),
                     i.number or "—",
-                    i.total_amount,
+                    fmt_money(i.total_amount, i.currency),
                     i.attempts,
                     f"{i.error_code} {i.error_message}".strip(),
                 )
@@ -265,7 +287,7 @@ class TenantAdmin(ReadOnlyMixin, TenantActionsAdmin):
 
         findings = tenant_diagnose(obj)
         if not findings:
-            return "Tout est en ordre."
+            return str(_("Tout est en ordre."))
         return format_html(
             "<ul>{}</ul>",
             format_html_join("", "<li>[{}] {}</li>", ((f.severity, f.message) for f in findings)),
@@ -273,10 +295,10 @@ class TenantAdmin(ReadOnlyMixin, TenantActionsAdmin):
 
     @admin.display(description=_("Journal d'audit"))
     def recent_audit(self, obj: Tenant) -> str:
-        rows = AuditLog.objects.filter(tenant=obj).order_by("-created_at")[:10]
+        rows = AuditLog.objects.filter(tenant=obj).select_related("user").order_by("-created_at")[:10]
         return html_table(
-            ("Quand", "Qui", "Action", "Détail"),
-            [(fmt_datetime(a.created_at), a.user_email, a.get_action_display(), a.detail) for a in rows],
+            (gettext("Quand"), gettext("Qui"), gettext("Action"), gettext("Détail")),
+            [(fmt_datetime(a.created_at), audit_who(a), a.get_action_display(), a.detail) for a in rows],
         )
 
     def change_view(
