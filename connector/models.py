@@ -258,7 +258,7 @@ class Invoice(BaseModel):
         DELETED = "deleted", _("Brouillon supprimé")
         FAILED = "failed", _("Échec")
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField(_("id"), primary_key=True, default=uuid.uuid4, editable=False)
     tenant = models.ForeignKey(
         Tenant, on_delete=models.CASCADE, related_name="invoices", verbose_name=_("tenant")
     )
