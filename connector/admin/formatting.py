@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import get_language
 
-from connector.invoicing.amounts import NBSP, format_eur_en, format_eur_fr
+from connector.invoicing.amounts import NBSP, decimal_str, format_eur_en, format_eur_fr, format_number_fr
 
 
 def fmt_datetime(value: Any) -> str:
@@ -36,6 +36,13 @@ def fmt_money(value: Decimal | None, currency: str = "EUR") -> str:
         return text if code == "EUR" else text.replace("€", f"{code}{NBSP}")
     text = format_eur_fr(value)
     return text if code == "EUR" else text.replace("€", code)
+
+
+def fmt_percent(value: Decimal | None) -> str:
+    """A rate without its useless zeros: "20", "5,5" in French, "5.5" in English (no sign)."""
+    if value is None:
+        return "—"
+    return decimal_str(value) if (get_language() or "fr").startswith("en") else format_number_fr(value)
 
 
 def money_display(model: type[models.Model], field: str) -> Callable[[Any, Any], str]:

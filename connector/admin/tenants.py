@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from connector.admin.actions import TenantActionsAdmin
 from connector.admin.audit_log import audit_who
 from connector.admin.base import ReadOnlyMixin
-from connector.admin.formatting import fmt_datetime, fmt_money, html_table
+from connector.admin.formatting import fmt_datetime, fmt_money, fmt_percent, html_table
 from connector.models import AuditLog, Invoice, QontoConnection, SyncRun, Tenant
 
 
@@ -203,7 +203,7 @@ class TenantAdmin(ReadOnlyMixin, TenantActionsAdmin):
             connection.secret_key_hint or "—",
             connection.get_environment_display(),
             connection.iban or "—",
-            connection.vat_rate,
+            fmt_percent(connection.vat_rate),
             fmt_datetime(connection.verified_at),
             connection.last_error or "—",
         )

@@ -13,7 +13,7 @@ from django.utils.functional import Promise
 from django.utils.translation import trans_real
 
 from billing.models import StripeEvent, Subscription
-from connector.admin.formatting import fmt_money
+from connector.admin.formatting import fmt_money, fmt_percent
 from connector.audit import ADMIN_GROUP, support_groups_ensure
 from connector.models import AuditLog, Deal, Invoice, Tenant
 from tests.factories import QontoConnectionFactory, TenantFactory
@@ -41,7 +41,9 @@ def agent(client):  # type: ignore[no-untyped-def]
 def tenant(db) -> Tenant:  # type: ignore[no-untyped-def]
     tenant = TenantFactory(name="Agence Lumière")
     QontoConnectionFactory(tenant=tenant)
-    deal = Deal.objects.create(tenant=tenant, hubspot_deal_id="9001", name="Refonte", amount=Decimal("11680.83"))
+    deal = Deal.objects.create(
+        tenant=tenant, hubspot_deal_id="9001", name="Refonte", amount=Decimal("11680.83")
+    )
     Invoice.objects.create(
         tenant=tenant,
         deal=deal,
@@ -60,7 +62,11 @@ def tenant(db) -> Tenant:  # type: ignore[no-untyped-def]
 
 # --- model and field names --------------------------------------------------------------------------
 def _support_models() -> list[type]:
-    return [m for label in ("connector", "hubspot_app", "billing") for m in apps.get_app_config(label).get_models()]
+    return [
+        m
+        for label in ("connector", "hubspot_app", "billing")
+        for m in apps.get_app_config(label).get_models()
+    ]
 
 
 def test_every_model_and_field_has_a_translated_verbose_name() -> None:
@@ -128,6 +134,7 @@ def test_fmt_money_characters() -> None:
         assert fmt_money(Decimal("-1234567.891")) == f"-1{NNBSP}234{NNBSP}567,89{NBSP}€"
         assert fmt_money(Decimal("1000"), "usd") == f"1{NNBSP}000,00{NBSP}USD"
         assert fmt_money(None) == "—"
+        assert fmt_percent(Decimal("5.50")) == "5,5"
     with translation.override("en"):
         assert fmt_money(Decimal("14017")) == "€14,017.00"
         assert fmt_money(Decimal("1000"), "USD") == f"USD{NBSP}1,000.00"
@@ -144,7 +151,8 @@ def test_admin_pages_print_amounts_in_french(client, agent, tenant) -> None:  # 
     for url, amount in pages.items():
         body = client.get(url).content.decode()
         assert amount in body, url
-        assert "14017,00" not in body and "11680,83" not in body, url
+        assert "14017,00" not in body, url
+        assert "11680,83" not in body, url
     detail = client.get(f"/admin/connector/invoice/{invoice.pk}/change/").content.decode()
     assert f"2{NNBSP}336,17{NBSP}€" in detail  # VAT, on the change page too
 
@@ -160,7 +168,8 @@ def test_an_action_from_the_tenant_page_returns_to_it(client, agent, tenant, mon
     assert response.status_code == 302
     assert response["Location"] == page
     body = client.get(page).content.decode()
-    assert "Agence Lumière" in body and "synchronisation lancée." in body
+    assert "Agence Lumière" in body
+    assert "synchronisation lancée." in body
     assert "agent (agent@support.example)" in body  # the tenant's audit lines name the staff user
     row = AuditLog.objects.get(action=AuditLog.Action.SYNC_REQUESTED)
     assert row.user == agent
@@ -208,15 +217,23 @@ def test_audit_log_list_names_the_staff_user(client, agent, tenant, monkeypatch)
 def test_billing_actions_are_audited_with_the_staff_user(client, agent, tenant, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from billing import services
 
-    sub = Subscription.objects.create(tenant=tenant, stripe_customer_id="cus_1", stripe_subscription_id="sub_1")
+    sub = Subscription.objects.create(
+        tenant=tenant, stripe_customer_id="cus_1", stripe_subscription_id="sub_1"
+    )
     monkeypatch.setattr(services, "subscription_sync_from_stripe", lambda **kwargs: sub)
     event = StripeEvent.objects.create(
         id="evt_1", type="invoice.paid", created="2026-12-01T10:00:00Z", payload={}, tenant=tenant
     )
     monkeypatch.setattr(services, "stripe_events_replay", lambda **kwargs: [event])
-    client.post("/admin/billing/subscription/", {"action": "resync_from_stripe", "_selected_action": [str(sub.pk)]})
+    client.post(
+        "/admin/billing/subscription/", {"action": "resync_from_stripe", "_selected_action": [str(sub.pk)]}
+    )
     client.post("/admin/billing/stripeevent/", {"action": "replay_events", "_selected_action": ["evt_1"]})
     resync = AuditLog.objects.get(action=AuditLog.Action.SUBSCRIPTION_RESYNCED)
     replay = AuditLog.objects.get(action=AuditLog.Action.STRIPE_EVENT_REPLAYED)
-    assert (resync.user, resync.tenant, resync.detail) == (agent, tenant, {"subscription_id": "sub_1", "ok": True})
+    assert (resync.user, resync.tenant, resync.detail) == (
+        agent,
+        tenant,
+        {"subscription_id": "sub_1", "ok": True},
+    )
     assert (replay.user, replay.tenant, replay.detail["event_id"]) == (agent, tenant, "evt_1")
