@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from hubspot_app.models import HubSpotInstallation, WebhookEvent
 
@@ -37,7 +38,7 @@ class HubSpotInstallationAdmin(admin.ModelAdmin):
     )
     readonly_fields = fields
 
-    @admin.display(boolean=True, description="Jetons présents")
+    @admin.display(boolean=True, description=_("Jetons présents"))
     def has_tokens(self, obj: HubSpotInstallation) -> bool:
         return obj.has_tokens
 

@@ -87,11 +87,14 @@ class InvoiceAdmin(MoneyFieldsMixin, ReadOnlyMixin, admin.ModelAdmin):
             except ApplicationError as exc:
                 outcome = {"ok": False, "code": exc.code, "detail": str(exc)}
                 self.message_user(
-                    request, f"{invoice.id}: non relancée ({exc.code}: {exc})", messages.WARNING
+                    request,
+                    _("%(invoice)s: non relancée (%(code)s: %(detail)s)")
+                    % {"invoice": invoice.id, "code": exc.code, "detail": exc},
+                    messages.WARNING,
                 )
             else:
                 outcome = {"ok": True}
-                self.message_user(request, f"{invoice.id}: relancée.")
+                self.message_user(request, _("%(invoice)s: relancée.") % {"invoice": invoice.id})
             audit(
                 action=Action.INVOICE_RETRIED,
                 user=request.user,
