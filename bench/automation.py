@@ -100,7 +100,7 @@ def _tenant(sb: Any, index: int, deals: int) -> tuple[int, list[str]]:
 
 def automation_scenario(sb: Any, sizes: Any, args: Any, latency_s: float) -> list[Any]:
     from bench import worker
-    from bench.run import Row, latency_floor
+    from bench.report import Row, latency_floor
     from connector.models import AutomationRun, Invoice
 
     tenants, per_tenant = max(1, sizes.tenants // 10), 10 if sizes.tenants >= 100 else 5

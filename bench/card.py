@@ -36,7 +36,7 @@ DEALS = 10
 HUBSPOT_LATENCY_MS = 100
 P95_TARGET_MS = 300.0
 HUBSPOT_PER_10S = 110  # HubSpot's own limit per portal (ours is 100)
-PORTAL = 930_000_000
+PORTAL = 940_000_000  # apart from the sync (910M, 920M) and automation (930M) portals
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -51,7 +51,7 @@ def create_card_tenant(sb: Any) -> tuple[int, list[str]]:
     deals (a company with a SIRET, two line items) and one draft invoice each."""
     from django.utils import timezone
 
-    from bench.run import create_tenant
+    from bench.world import create_tenant
     from billing.models import Subscription
     from connector.invoices.apply import apply_qonto_invoice
     from connector.models import Deal, Invoice, Tenant
@@ -169,7 +169,7 @@ def card_scenario(sb: Any, seconds: float) -> Any:
     """The "card GET" row: latency percentiles and the portal's HubSpot calls."""
     import requests
 
-    from bench.run import Row
+    from bench.report import Row
 
     tenant_id, all_deals = create_card_tenant(sb)
     warm_deal, deal_ids = all_deals[0], all_deals[1:]
