@@ -31,14 +31,19 @@ HISTORY_IMPORT = "connector.tasks.history_import_task"
 AUTOMATION_RUN_START = "connector.tasks.automation_run_start_task"
 AUTOMATION_RUN_REPORT = "connector.tasks.automation_run_report_task"
 INVOICE_SETTLED = "connector.tasks.automation_invoice_settled_task"
+INVOICE_ACTION = "connector.tasks.invoice_action_task"
+INVOICE_PDF_ATTACH = "connector.tasks.invoice_pdf_attach_task"
 
 
-def _send(name: str, args: list[Any], kwargs: dict[str, Any]) -> None:
+def _send(name: str, args: list[Any], kwargs: dict[str, Any], countdown: float | None = None) -> None:
     app = current_app
     if name not in app.tasks:
         # Autodiscovery is lazy outside a worker: import every app's ``tasks`` module once.
         app.loader.import_default_modules()
-    app.tasks[name].delay(*args, **kwargs)
+    if countdown:
+        app.tasks[name].apply_async(args=args, kwargs=kwargs, countdown=countdown)
+    else:
+        app.tasks[name].delay(*args, **kwargs)
 
 
 def enqueue(name: str, *args: Any, robust: bool = False, **kwargs: Any) -> None:
@@ -150,3 +155,21 @@ def automation_run_report(run_id: int) -> None:
 def history_import(tenant_id: int, *, requested_by: str = "") -> None:
     """Attach the tenant's existing Qonto invoices to its deals (onboarding, admin), on commit."""
     enqueue(HISTORY_IMPORT, tenant_id, requested_by=requested_by)
+
+
+def invoice_action(action_id: int) -> None:
+    """Run a card click (finalize or send) in a worker, on commit."""
+    enqueue(INVOICE_ACTION, action_id)
+
+
+def invoice_pdf_attach(invoice_id: str) -> None:
+    """Poll Qonto for the finalized invoice's PDF and note it on the deal (first try after a pause)."""
+    from django.conf import settings
+
+    countdown = float(getattr(settings, "QONTO_PDF_POLL_S", 10))
+
+    def send() -> None:
+        _send(INVOICE_PDF_ATTACH, [str(invoice_id)], {}, countdown=countdown)
+
+    send.__qualname__ = f"enqueue({INVOICE_PDF_ATTACH})"
+    transaction.on_commit(send, robust=True)

@@ -340,6 +340,31 @@ class Invoice(BaseModel):
         help_text=_("When the create call was last sent (NULL: never, or refused by Qonto)."),
     )
     hubspot_written_at = models.DateTimeField(_("written to HubSpot at"), null=True, blank=True)
+    # Finalize and send from the card (``InvoiceAction``), the PDF on the deal, e-invoicing.
+    sent_at = models.DateTimeField(
+        _("sent at"),
+        null=True,
+        blank=True,
+        help_text=_("When Qonto last accepted to e-mail it (Qonto has no 'sent' status)."),
+    )
+    attachment_id = models.CharField(
+        _("Qonto PDF (attachment) id"),
+        max_length=64,
+        blank=True,
+        help_text=_("Qonto's PDF (attachment) id, known ~10 s after finalize."),
+    )
+    pdf_noted_at = models.DateTimeField(
+        _("PDF note added at"),
+        null=True,
+        blank=True,
+        help_text=_("When the note linking to the PDF was added to the deal."),
+    )
+    einvoicing_status = models.CharField(
+        _("e-invoicing status"),
+        max_length=40,
+        blank=True,
+        help_text=_("Qonto's einvoicing_status (submitted, approved, declined…)."),
+    )
 
     class Meta:
         verbose_name = _("invoice")
@@ -369,6 +394,60 @@ class Invoice(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.number or self.id}"
+
+
+class InvoiceAction(BaseModel):
+    """One click on *Finaliser* or *Envoyer* in the card: what was asked, by whom, and how it ended.
+
+    ``idempotency_key`` is made by the card per click: the same key finds this row again. At most
+    one action of a kind is in flight per invoice (a partial unique constraint), so a double click
+    with two keys still finalizes or sends once.
+    """
+
+    class Kind(models.TextChoices):
+        FINALIZE = "finalize", _("Finalisation")
+        SEND = "send", _("Envoi par e-mail")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("En attente")
+        RUNNING = "running", _("En cours")
+        SUCCEEDED = "succeeded", _("Réussie")
+        FAILED = "failed", _("Échec")
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="invoice_actions")
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="actions")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
+    idempotency_key = models.CharField(max_length=80, help_text=_("Made by the card per click."))
+    requested_by_id = models.CharField(
+        max_length=40, blank=True, help_text=_("HubSpot user id (signed call).")
+    )
+    requested_by_email = models.CharField(max_length=254, blank=True)
+    params = models.JSONField(
+        default=dict, blank=True, help_text=_("For a send: send_to, email_title, email_body, copy_to_self.")
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error_code = models.CharField(max_length=64, blank=True)
+    error_message = models.TextField(blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("invoice action")
+        verbose_name_plural = _("invoice actions")
+        ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "idempotency_key"], name="invoice_action_unique_idempotency_key"
+            ),
+            models.UniqueConstraint(
+                fields=["invoice", "kind"],
+                condition=Q(status__in=["pending", "running"]),
+                name="invoice_action_one_in_flight",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.invoice_id} ({self.status})"
 
 
 class StageRule(BaseModel):
@@ -718,6 +797,8 @@ class AuditLog(models.Model):
         HISTORY_INVOICE_DISMISSED = "history_invoice_dismissed", _("Facture existante écartée")
         STRIPE_EVENT_REPLAYED = "stripe_event_replayed", _("Événement Stripe rejoué")
         SUBSCRIPTION_RESYNCED = "subscription_resynced", _("Abonnement re-synchronisé depuis Stripe")
+        INVOICE_FINALIZE_REQUESTED = "invoice_finalize_requested", _("Finalisation demandée depuis la carte")
+        INVOICE_SEND_REQUESTED = "invoice_send_requested", _("Envoi par e-mail demandé depuis la carte")
 
     created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
     user = models.ForeignKey(

@@ -308,6 +308,41 @@ class QontoClient:
     def get_invoice(self, invoice_id: str) -> dict[str, Any]:
         return dict(self.request("GET", f"/v2/client_invoices/{invoice_id}").get("client_invoice") or {})
 
+    # [doc] POST /v2/client_invoices/{id}/finalize: draft → unpaid, numbered; answers the invoice.
+    def finalize_invoice(self, invoice_id: str, *, idempotency_key: str | None = None) -> dict[str, Any]:
+        body = self.request(
+            "POST", f"/v2/client_invoices/{invoice_id}/finalize", idempotency_key=idempotency_key
+        )
+        return dict(body.get("client_invoice") or {})
+
+    # [doc] POST /v2/client_invoices/{id}/send {send_to[], email_title, email_body?, copy_to_self?}
+    # → 204. "Sent" is no status: Qonto leaves ``status`` unchanged.
+    def send_invoice(
+        self,
+        invoice_id: str,
+        *,
+        send_to: list[str],
+        email_title: str,
+        email_body: str | None = None,
+        copy_to_self: bool = True,
+        idempotency_key: str | None = None,
+    ) -> None:
+        payload: dict[str, Any] = {
+            "send_to": send_to,
+            "email_title": email_title,
+            "copy_to_self": copy_to_self,
+        }
+        if email_body:
+            payload["email_body"] = email_body
+        self.request(
+            "POST", f"/v2/client_invoices/{invoice_id}/send", json=payload, idempotency_key=idempotency_key
+        )
+
+    # [doc] GET /v2/attachments/{id} → {"attachment": {id, file_name, file_content_type, url, …}};
+    # the ``url`` is signed and valid for 30 minutes only: never store it, fetch a fresh one.
+    def get_attachment(self, attachment_id: str) -> dict[str, Any]:
+        return dict(self.request("GET", f"/v2/attachments/{attachment_id}").get("attachment") or {})
+
     def list_invoices_page(
         self,
         *,

@@ -91,6 +91,52 @@ def invoice_write_back_task(self: Any, invoice_id: str) -> None:
         _retry(self, exc)
 
 
+# --- finalize and send from the card, the PDF on the deal --------------------------------------------
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=6, ignore_result=True)
+def invoice_action_task(self: Any, action_id: int) -> None:
+    from connector.exceptions import RetryableError
+    from connector.invoices.actions import action_give_up
+    from connector.invoices.run import invoice_action_run
+    from connector.ratelimit import RateLimitTimeout
+
+    try:
+        invoice_action_run(action_id=action_id)
+    except (RetryableError, RateLimitTimeout) as exc:
+        if self.request.retries >= self.max_retries:
+            action_give_up(action_id=action_id, exc=_as_app_error(exc))
+            return
+        _retry(self, exc)
+
+
+def _as_app_error(exc: Exception) -> Any:
+    from connector.exceptions import ApplicationError
+
+    return exc if isinstance(exc, ApplicationError) else ApplicationError(str(exc), code="rate_limited")
+
+
+# Qonto makes the PDF ~10 s after finalize [doc]: ask every QONTO_PDF_POLL_S, 12 times at most.
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=12, ignore_result=True)
+def invoice_pdf_attach_task(self: Any, invoice_id: str) -> None:
+    from django.conf import settings
+
+    from connector.exceptions import RetryableError
+    from connector.invoices.pdf import PdfNotReady, invoice_pdf_attach
+    from connector.ratelimit import RateLimitTimeout
+
+    try:
+        invoice_pdf_attach(invoice_id=invoice_id)
+    except PdfNotReady as exc:
+        if self.request.retries >= self.max_retries:
+            logger.error("invoice %s: no PDF from Qonto after %d polls", invoice_id, self.request.retries)
+            return
+        raise self.retry(exc=exc, countdown=float(getattr(settings, "QONTO_PDF_POLL_S", 10))) from exc
+    except (RetryableError, RateLimitTimeout) as exc:
+        if self.request.retries >= self.max_retries:
+            logger.error("invoice %s: PDF note gave up after %d tries", invoice_id, self.request.retries)
+            return
+        _retry(self, exc)
+
+
 # --- status sync ----------------------------------------------------------------------------------
 @shared_task(ignore_result=True)
 def sync_fanout_task(full: bool = False) -> int:

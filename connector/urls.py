@@ -1,7 +1,8 @@
 from django.urls import path
 
-from connector import views
+from connector import pdf_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("invoices/pdf/<str:token>", pdf_views.invoice_pdf, name="invoice-pdf"),
 ]

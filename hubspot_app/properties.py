@@ -111,6 +111,20 @@ DEAL_PROPERTIES: tuple[Mapping[str, Any], ...] = tuple(
             "Montant toutes taxes comprises de la dernière facture, en euros.",
         ),
         _prop(
+            "qonto_last_invoice_url",
+            "Qonto – Lien de paiement de la dernière facture",
+            "string",
+            "text",
+            "Page de paiement Qonto du client pour la dernière facture, une fois finalisée.",
+        ),
+        _prop(
+            "qonto_last_invoice_sent_at",
+            "Qonto – Dernière facture envoyée le",
+            "datetime",
+            "date",
+            "Quand Qonto a envoyé la dernière facture par e-mail depuis la carte.",
+        ),
+        _prop(
             "qonto_invoiced_amount",
             "Qonto – Montant facturé (HT)",
             "number",

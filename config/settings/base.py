@@ -157,6 +157,8 @@ QONTO_API_BASE = env("QONTO_API_BASE", default="https://thirdparty.qonto.com").r
 QONTO_STAGING_TOKEN = env("QONTO_STAGING_TOKEN", default="")  # Qonto sandbox only
 # The Qonto web app where the seller opens an invoice (the card's "Ouvrir dans Qonto").
 QONTO_APP_BASE = env("QONTO_APP_BASE", default="https://app.qonto.com").rstrip("/")
+# Finalize from the card: how often the worker asks Qonto whether the PDF is made (~10 s after [doc]).
+QONTO_PDF_POLL_S = env.float("QONTO_PDF_POLL_S", default=10.0)
 
 # Stripe
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")

@@ -45,6 +45,7 @@ def apply_qonto_invoice(inv: Invoice, data: dict[str, Any]) -> bool:
         inv.due_date,
         inv.qonto_url,
         inv.qonto_subtotal_by_vat,
+        inv.einvoicing_status,
     )
     status = str(data.get("status") or "").lower()
     inv.qonto_invoice_id = str(data.get("id")) if data.get("id") else inv.qonto_invoice_id
@@ -68,6 +69,11 @@ def apply_qonto_invoice(inv: Invoice, data: dict[str, Any]) -> bool:
     by_vat = subtotal_by_vat_of(data)
     if by_vat is not None:
         inv.qonto_subtotal_by_vat = by_vat
+    # [doc] retrieve (and the list [assumed]) carry einvoicing_status; null until sent by e-invoice.
+    if "einvoicing_status" in data:
+        inv.einvoicing_status = str(data.get("einvoicing_status") or "")[:40]
+    if data.get("attachment_id"):  # the PDF, ~10 s after finalize [doc]
+        inv.attachment_id = str(data["attachment_id"])[:64]
     after = (
         inv.status,
         inv.number,
@@ -76,6 +82,7 @@ def apply_qonto_invoice(inv: Invoice, data: dict[str, Any]) -> bool:
         inv.due_date,
         inv.qonto_url,
         inv.qonto_subtotal_by_vat,
+        inv.einvoicing_status,
     )
     return before != after
 

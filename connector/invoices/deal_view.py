@@ -7,7 +7,8 @@ From the HubSpot snapshot, the tenant's settings and our invoice rows (no I/O be
 - ``status``: one headline for the deal (``ready``, ``not_ready``, ``fully_invoiced``,
   ``tenant_blocked``), so a fully invoiced deal never reads "prête";
 - ``vat``: the client's VAT situation and the modes the card may offer (``vat_regime``);
-- ``warnings``: what to know before invoicing (client abroad, Qonto's client differs, SIRET shared).
+- ``warnings``: what to know before invoicing (client abroad, Qonto's client differs, SIRET shared,
+  what e-invoicing will require).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 from connector.invoices.client_checks import client_warnings
 from connector.invoices.selectors import prior_invoices
 from connector.invoicing.deal_checks import company_label, deal_label
+from connector.invoicing.einvoicing import einvoicing_warnings
 from connector.invoicing.problems import Problem
 from connector.invoicing.request_checks import validate_request
 from connector.invoicing.snapshot import DealSnapshot, InvoiceKind, TenantInvoiceSettings
@@ -74,8 +76,10 @@ def deal_view(
         if situation.vat_number
         else None,
     }
-    warnings = vat_warnings(situation, company=company) + client_warnings(
-        tenant=tenant, company=snapshot.company
+    warnings = (
+        vat_warnings(situation, company=company)
+        + client_warnings(tenant=tenant, company=snapshot.company)
+        + einvoicing_warnings(snapshot.company, allow_siren=settings.allow_siren)
     )
 
     if tenant_problem is not None:

@@ -10,7 +10,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from connector.exceptions import HubSpotPermanentError
-from connector.invoices.links import qonto_app_url
+from connector.invoices.links import payment_url, qonto_app_url
 from connector.invoices.selectors import card_status, invoice_view
 from connector.invoices.snapshots import deal_snapshot_forget
 from connector.invoicing.summary import deal_totals, invoice_summary_lines, is_overdue, note_html
@@ -53,6 +53,10 @@ def deal_properties(*, invoices: list[Invoice], deal_amount: Decimal | None, now
                 "qonto_last_invoice_issue_date": latest.issue_date.isoformat() if latest.issue_date else "",
                 "qonto_last_invoice_due_date": latest.due_date.isoformat() if latest.due_date else "",
                 "qonto_last_invoice_amount": _cents(latest.total_amount),
+                "qonto_last_invoice_url": payment_url(latest) or "",
+                "qonto_last_invoice_sent_at": timezone.localtime(latest.sent_at).isoformat(timespec="seconds")
+                if latest.sent_at
+                else "",
             }
         )
     return props

@@ -34,6 +34,8 @@ APPLIED_FIELDS = (
     "finalized_at",
     "qonto_url",
     "qonto_updated_at",
+    "einvoicing_status",
+    "attachment_id",
     "updated_at",
 )
 

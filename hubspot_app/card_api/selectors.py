@@ -13,20 +13,25 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from connector import jobs
+from connector.invoices.actions import SENDABLE
+from connector.invoices.actions import message as action_message
 from connector.invoices.deal_view import deal_view
 from connector.invoices.links import payment_url, qonto_app_url
+from connector.invoices.pdf import pdf_link
 from connector.invoices.selectors import card_status, decimal_or_none, invoice_view
 from connector.invoices.snapshots import deal_snapshot_get
 from connector.invoices.state import invoice_settings_for, tenant_state
 from connector.invoicing.client_payload import differences_warning
 from connector.invoicing.deal_checks import validate_deal
+from connector.invoicing.einvoicing import einvoicing_checklist, einvoicing_label
 from connector.invoicing.problems import Problem
 from connector.invoicing.snapshot import CompanySnapshot, TenantInvoiceSettings
 from connector.invoicing.summary import deal_totals
-from connector.models import Deal, Invoice, QontoConnection, SyncRun, Tenant
+from connector.models import Deal, Invoice, InvoiceAction, QontoConnection, SyncRun, Tenant
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +50,44 @@ def _utc(value: datetime | None) -> str | None:
     if value is None:
         return None
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def with_last_action(invoices: QuerySet[Invoice]) -> QuerySet[Invoice]:
+    """Each invoice with its latest card action (finalize / send) annotated: still one query."""
+    latest = InvoiceAction.objects.filter(invoice=OuterRef("pk")).order_by("-created_at", "-pk")
+    return invoices.annotate(
+        last_action_id=Subquery(latest.values("pk")[:1]),
+        last_action_kind=Subquery(latest.values("kind")[:1]),
+        last_action_status=Subquery(latest.values("status")[:1]),
+        last_action_error_code=Subquery(latest.values("error_code")[:1]),
+        last_action_error_message=Subquery(latest.values("error_message")[:1]),
+    )
+
+
+def last_action_json(invoice: Invoice, lang: str) -> dict[str, Any] | None:
+    """The invoice's latest finalize / send, as the card shows it (its outcome, in words)."""
+    if not hasattr(invoice, "last_action_id"):
+        row = InvoiceAction.objects.filter(invoice=invoice).order_by("-created_at", "-pk").first()
+        values = (row.pk, row.kind, row.status, row.error_code, row.error_message) if row else (None,) * 5
+    else:
+        values = (
+            invoice.last_action_id,
+            invoice.last_action_kind,
+            invoice.last_action_status,
+            invoice.last_action_error_code,
+            invoice.last_action_error_message,
+        )
+    action_id, kind, status, error_code, error_message = values
+    if action_id is None:
+        return None
+    error = None
+    if status == InvoiceAction.Status.FAILED:
+        detail = error_message or ""
+        error = {
+            "code": error_code or "failed",
+            "message": action_message(error_code or "qonto_unavailable", lang, detail=detail, status=detail),
+        }
+    return {"id": str(action_id), "kind": kind, "status": status, "error": error}
 
 
 def invoice_json(invoice: Invoice, lang: str, *, organization_slug: str = "") -> dict[str, Any]:
@@ -86,6 +129,14 @@ def invoice_json(invoice: Invoice, lang: str, *, organization_slug: str = "") ->
         "vat_mode": str(payload.get("vat_mode") or "standard"),
         "deducted": invoice.deducted or [],
         "notices": notices,
+        # Finalize and send from the card; the PDF on the deal; Qonto's e-invoicing status.
+        "can_finalize": invoice.status == Invoice.Status.DRAFT and bool(invoice.qonto_invoice_id),
+        "can_send": invoice.status in SENDABLE and bool(invoice.qonto_invoice_id),
+        "sent_at": _utc(invoice.sent_at),
+        "pdf_url": pdf_link(invoice) if invoice.attachment_id and invoice.status in SENDABLE else None,
+        "einvoicing_status": invoice.einvoicing_status or None,
+        "einvoicing_label": einvoicing_label(invoice.einvoicing_status, lang),
+        "last_action": last_action_json(invoice, lang),
         "error": error,
         "created_at": _utc(invoice.created_at),
     }
@@ -166,7 +217,7 @@ def card_state(
     )
     problems = validate_deal(snapshot, inv_settings, kind="full")
     invoices = list(
-        Invoice.objects.filter(tenant=tenant, hubspot_deal_id=deal_id)
+        with_last_action(Invoice.objects.filter(tenant=tenant, hubspot_deal_id=deal_id))
         .select_related("deal")
         .order_by("created_at")
     )
@@ -218,6 +269,10 @@ def card_state(
             "ready": not problems,
             "problems": [_problem_json(p, lang, links) for p in problems],
             "warnings": [_problem_json(p, lang, links) for p in view.warnings],
+            # French clients: SIREN/SIRET, full address, VAT number (what e-invoicing routes on).
+            "einvoicing": einvoicing_checklist(
+                snapshot.company, {p.code for p in [*problems, *view.warnings]}, lang
+            ),
         },
         "actions": {
             str(kind): {

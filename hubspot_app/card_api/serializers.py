@@ -49,6 +49,32 @@ class InvoiceCreateSerializer(serializers.Serializer):
         return value
 
 
+class InvoiceActionSerializer(serializers.Serializer):
+    """``POST …/invoices/{id}/finalize``: only the click's key."""
+
+    idempotency_key = serializers.CharField(max_length=80)
+
+    def validate_idempotency_key(self, value: str) -> str:
+        if not KEY_RE.match(value):
+            raise serializers.ValidationError("8 to 80 letters, digits, '-' or '_'")
+        return value
+
+
+class InvoiceSendSerializer(InvoiceActionSerializer):
+    """``POST …/invoices/{id}/send``: Qonto e-mails the finalized invoice (its PDF and payment link).
+
+    ``send_to`` empty or absent: the client's e-mail in Qonto. The values are checked again by the
+    service (``send_params_clean``), which words the problems.
+    """
+
+    send_to = serializers.ListField(
+        child=serializers.CharField(max_length=254), required=False, max_length=50
+    )
+    email_title = serializers.CharField(max_length=1000, allow_blank=True)
+    email_body = serializers.CharField(max_length=20000, required=False, allow_blank=True, default="")
+    copy_to_self = serializers.BooleanField(required=False, default=True)
+
+
 FIELD_MESSAGES = {
     "kind": {
         "fr": "Type de facture inconnu (full, deposit ou balance).",
@@ -66,6 +92,16 @@ FIELD_MESSAGES = {
     "confirm_shared_client": {
         "fr": "confirm_shared_client doit valoir true ou false.",
         "en": "confirm_shared_client must be true or false.",
+    },
+    "send_to": {
+        "fr": "send_to doit être une liste d'adresses e-mail.",
+        "en": "send_to must be a list of e-mail addresses.",
+    },
+    "email_title": {"fr": "L'objet de l'e-mail est obligatoire.", "en": "The e-mail subject is required."},
+    "email_body": {"fr": "Message trop long.", "en": "Message too long."},
+    "copy_to_self": {
+        "fr": "copy_to_self doit valoir true ou false.",
+        "en": "copy_to_self must be true or false.",
     },
 }
 
@@ -117,6 +153,24 @@ class InvoiceErrorSerializer(serializers.Serializer):
     retryable = serializers.BooleanField()
 
 
+class InvoiceActionErrorSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class InvoiceLastActionSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    kind = serializers.ChoiceField(choices=["finalize", "send"])
+    status = serializers.ChoiceField(choices=["pending", "running", "succeeded", "failed"])
+    error = InvoiceActionErrorSerializer(allow_null=True)
+
+
+class EinvoicingCheckSerializer(serializers.Serializer):
+    code = serializers.ChoiceField(choices=["siret", "address", "vat_number"])
+    ok = serializers.BooleanField()
+    label = serializers.CharField()
+
+
 class InvoiceSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     kind = serializers.ChoiceField(choices=["full", "deposit", "balance"])
@@ -136,6 +190,19 @@ class InvoiceSerializer(serializers.Serializer):
     vat_mode = serializers.ChoiceField(choices=["standard", "reverse_charge"])
     deducted = serializers.ListField(child=serializers.DictField())
     notices = NoticeSerializer(many=True)
+    can_finalize = serializers.BooleanField(help_text="a draft Qonto holds: the card offers Finaliser")
+    can_send = serializers.BooleanField(help_text="finalized (unpaid or paid): the card offers Envoyer")
+    sent_at = serializers.DateTimeField(
+        allow_null=True, help_text="when Qonto last e-mailed it from the card"
+    )
+    pdf_url = serializers.URLField(
+        allow_null=True, help_text="our stable link to Qonto's PDF (redirects to a fresh signed URL)"
+    )
+    einvoicing_status = serializers.CharField(allow_null=True, help_text="Qonto's einvoicing_status, as sent")
+    einvoicing_label = serializers.CharField(
+        allow_null=True, help_text="e.g. 'Facture électronique : déposée'"
+    )
+    last_action = InvoiceLastActionSerializer(allow_null=True)
     error = InvoiceErrorSerializer(allow_null=True)
     created_at = serializers.DateTimeField()
 
@@ -164,6 +231,7 @@ class ReadinessSerializer(serializers.Serializer):
     ready = serializers.BooleanField()
     problems = ProblemSerializer(many=True)
     warnings = ProblemSerializer(many=True)
+    einvoicing = EinvoicingCheckSerializer(many=True, allow_null=True)
 
 
 class CompanySerializer(serializers.Serializer):

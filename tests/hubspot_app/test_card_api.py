@@ -40,7 +40,16 @@ def test_card_state_of_a_ready_deal(client, invoice_world: InvoiceWorld) -> None
     assert body["tenant"]["settings_url"].startswith("http://testserver/settings/open?t=")
     assert body["deal"] == {"id": demo.DEAL_COMPLETE_ID, "name": body["deal"]["name"], "amount": "12000.00",
                             "currency": "EUR"}  # fmt: skip
-    assert body["readiness"] == {"ready": True, "problems": [], "warnings": []}
+    readiness = body["readiness"]
+    assert (readiness["ready"], readiness["problems"]) == (True, [])
+    # The demo company has no VAT number: not blocking, but e-invoicing will need it.
+    assert [w["code"] for w in readiness["warnings"]] == ["einvoicing_missing_vat_number"]
+    assert "requis pour la facturation électronique" in readiness["warnings"][0]["message"]
+    assert [(c["code"], c["ok"]) for c in readiness["einvoicing"]] == [
+        ("siret", True),
+        ("address", True),
+        ("vat_number", False),
+    ]
     assert body["status"] == {"code": "ready", "message": None}
     assert {k: a["enabled"] for k, a in body["actions"].items()} == {
         "full": True,

@@ -29,8 +29,8 @@ def property_calls(sb, method: str) -> list:
 
 
 def test_deal_property_definitions() -> None:
-    assert len(DEAL_PROPERTY_NAMES) == 14
-    assert len(set(DEAL_PROPERTY_NAMES)) == 14
+    assert len(DEAL_PROPERTY_NAMES) == 16
+    assert len(set(DEAL_PROPERTY_NAMES)) == 16
     by_name = {p["name"]: p for p in DEAL_PROPERTIES}
     status = by_name["qonto_last_invoice_status"]
     assert status["type"] == "enumeration"
@@ -76,7 +76,7 @@ def test_first_run_creates_everything(sandbox) -> None:
     assert HubSpotInstallation.objects.get(tenant=tenant).setup_completed_at is not None
     assert state["properties"]["companies"]["qonto_vat_number"]["groupName"] == GROUP_NAME
     posts = property_calls(sandbox, "POST")
-    assert len(posts) == 2 + 14 + 1  # two groups, fourteen deal properties, qonto_siret
+    assert len(posts) == 2 + 16 + 1  # two groups, sixteen deal properties, qonto_siret
     # The demo portal already had qonto_vat_number (its Belgian client has one): moved into our group.
     [patch] = property_calls(sandbox, "PATCH")
     assert patch.path.endswith("/companies/qonto_vat_number")
@@ -108,7 +108,7 @@ def test_conflicts_count_as_already_there(sandbox, monkeypatch) -> None:
     monkeypatch.setattr(HubSpotClient, "get_property_group", lambda self, object_type, name: None)
     report = hubspot_setup(tenant_id=tenant.pk)
     posts = property_calls(sandbox, "POST")
-    assert len(posts) == 18  # 2 groups + 14 deal properties + 2 company properties
+    assert len(posts) == 20  # 2 groups + 16 deal properties + 2 company properties
     assert all(p.status == 409 for p in posts)
     assert property_calls(sandbox, "PATCH") == []
     assert report.created == []
