@@ -44,8 +44,12 @@ class PdfLinkInvalid(PermanentError):
     code = "pdf_link_invalid"
 
 
+def _signer() -> signing.Signer:
+    return signing.Signer(salt=PDF_SALT)  # no timestamp: one invoice, one link, forever
+
+
 def pdf_token(invoice: Invoice) -> str:
-    return signing.dumps([invoice.tenant_id, str(invoice.pk)], salt=PDF_SALT)
+    return _signer().sign_object([invoice.tenant_id, str(invoice.pk)])
 
 
 def pdf_link(invoice: Invoice) -> str:
@@ -122,7 +126,7 @@ def pdf_url_resolve(*, token: str) -> str:
     Raises ``PdfLinkInvalid`` (unknown, forged, other tenant, uninstalled) and ``PdfNotReady``.
     """
     try:
-        tenant_id, invoice_id = signing.loads(token, salt=PDF_SALT)
+        tenant_id, invoice_id = _signer().unsign_object(token)
     except (signing.BadSignature, ValueError, TypeError) as exc:
         raise PdfLinkInvalid("bad token") from exc
     inv = (

@@ -14,6 +14,9 @@ from sandbox.qonto.listing import Listing
 from sandbox.qonto.state import Invoice, Organization
 
 
+ATTACHMENT_URL_TTL_S = 30 * 60
+
+
 class Invoices(Lifecycle, Listing):
     """Invoice endpoints and the Python API that reads invoices."""
 
@@ -132,7 +135,9 @@ class Invoices(Lifecycle, Listing):
                         "file_name": file_name,
                         "file_size": str(len(self._fake_pdf(inv))),
                         "file_content_type": "application/pdf",
-                        "url": f"{request.host_url}qonto/files/{attachment_id}",
+                        # [doc] a signed URL valid for 30 minutes only: the simulator's expires too.
+                        "url": f"{request.host_url}qonto/files/{attachment_id}"
+                        f"?expires={int(self.clock.now().timestamp()) + ATTACHMENT_URL_TTL_S}",
                         "probative_attachment": {"status": "unavailable"},
                     }
                 }

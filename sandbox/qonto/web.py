@@ -106,6 +106,9 @@ class WebApp(Serializers):
             inv = self._invoices.get(self._attachments.get(attachment_id, ""))
             if inv is None or self._visible_attachment(inv) is None:
                 return Response("not found", status=404, content_type="text/plain")
+            expires = request.args.get("expires", "")
+            if expires.isdigit() and int(expires) < self.clock.now().timestamp():
+                return Response("signed URL expired", status=403, content_type="text/plain")
             return Response(self._fake_pdf(inv), content_type="application/pdf")
 
     def _app_row(self, inv: Invoice, next_url: str) -> str:
