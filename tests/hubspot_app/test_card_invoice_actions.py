@@ -50,16 +50,19 @@ def test_finalize_then_send_from_the_card(
     again = call(client, world, "POST", path, {"idempotency_key": "finalize-key-01"})
     assert again.status_code == 200  # the same click again: the same action, nothing queued
     body = again.json()["invoice"]
-    assert body["status"] == "unpaid" and body["number"]
+    assert body["status"] == "unpaid"
+    assert body["number"]
     assert body["last_action"] == {
         "id": str(InvoiceAction.objects.get().pk), "kind": "finalize", "status": "succeeded", "error": None,
     }  # fmt: skip
-    assert body["can_send"] is True and body["can_finalize"] is False
+    assert body["can_send"] is True
+    assert body["can_finalize"] is False
     assert body["payment_url"].startswith("http")
     assert body["pdf_url"].startswith("http://testserver/invoices/pdf/")
     assert len(_qonto_requests(world, "/finalize")) == 1
     qonto = world.qonto.get_invoice(str(inv.qonto_invoice_id))
-    assert qonto["status"] == "unpaid" and qonto["number"] == body["number"]
+    assert qonto["status"] == "unpaid"
+    assert qonto["number"] == body["number"]
     props = world.deal(demo.DEAL_COMPLETE_ID)["properties"]
     assert props["qonto_last_invoice_number"] == body["number"]
     assert props["qonto_last_invoice_status"] == "unpaid"
@@ -68,7 +71,9 @@ def test_finalize_then_send_from_the_card(
     assert any(body["pdf_url"] in n["properties"]["hs_note_body"] for n in notes)
     # The note's link serves the PDF: a fresh signed Qonto URL each time.
     pdf = client.get(body["pdf_url"].removeprefix("http://testserver"))
-    assert pdf.status_code == 302 and "/qonto/files/" in pdf["Location"] and "expires=" in pdf["Location"]
+    assert pdf.status_code == 302
+    assert "/qonto/files/" in pdf["Location"]
+    assert "expires=" in pdf["Location"]
     assert pdf["Cache-Control"] == "no-store"
     # Finalize again (a new click): the invoice is no longer a draft.
     assert_error_shape(
@@ -85,7 +90,8 @@ def test_finalize_then_send_from_the_card(
         sent = call(client, world, "POST", send, mail)
     assert sent.status_code == 202, sent.content
     after = call(client, world, "GET", f"/invoices/{inv.pk}").json()["invoice"]
-    assert after["sent_at"] and after["last_action"]["kind"] == "send"
+    assert after["sent_at"]
+    assert after["last_action"]["kind"] == "send"
     assert after["last_action"]["status"] == "succeeded"
     emails = world.qonto.get_invoice(str(inv.qonto_invoice_id))["sent_emails"]
     assert [e["send_to"] for e in emails] == [["compta@acme.example"]]
