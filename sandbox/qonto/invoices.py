@@ -13,7 +13,6 @@ from sandbox.qonto.lifecycle import Lifecycle
 from sandbox.qonto.listing import Listing
 from sandbox.qonto.state import Invoice, Organization
 
-
 ATTACHMENT_URL_TTL_S = 30 * 60
 
 
