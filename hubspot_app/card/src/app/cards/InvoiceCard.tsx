@@ -10,6 +10,7 @@ import type { CrmContext } from '@hubspot/ui-extensions';
 import { createCardApi, identityFromContext } from './api';
 import { ActionFeedback, describeError } from './components/ActionFeedback';
 import { InvoiceActions } from './components/InvoiceActions';
+import { InvoiceFollowUp } from './components/InvoiceFollowUp';
 import { InvoiceTable } from './components/InvoiceTable';
 import { Readiness } from './components/Readiness';
 import { OPERATIONAL_STATUSES, TenantNotice } from './components/TenantNotice';
@@ -80,6 +81,14 @@ export function InvoiceCard({ context, actions, timings, today }: InvoiceCardPro
           </Alert>
         ) : null}
         <InvoiceTable invoices={visibleInvoices(data.invoices, action)} t={t} today={today} />
+        <InvoiceFollowUp
+          invoices={data.invoices}
+          api={api}
+          t={t}
+          enabled={enabled && !card.busy}
+          onSettled={card.reloadSilently}
+          pollMs={timings?.pollIntervalMs}
+        />
       </Flex>
       <Totals data={data} t={t} />
       <Divider />

@@ -42,11 +42,19 @@ export interface Deal {
   currency: string | null;
 }
 
+export interface EinvoicingCheck {
+  code: 'siret' | 'address' | 'vat_number';
+  ok: boolean;
+  label: string;
+}
+
 export interface Readiness {
   ready: boolean;
   problems: Problem[];
   /** Not blocking: what to know before invoicing (client abroad, Qonto's record differs, SIRET shared). */
   warnings?: Problem[];
+  /** French clients: what e-invoicing routes on (SIREN/SIRET, full address, VAT number); null otherwise. */
+  einvoicing?: EinvoicingCheck[] | null;
 }
 
 export interface Company {
@@ -95,6 +103,15 @@ export interface InvoiceError {
   retryable: boolean;
 }
 
+export type InvoiceActionKind = 'finalize' | 'send';
+
+export interface InvoiceLastAction {
+  id: string;
+  kind: InvoiceActionKind;
+  status: 'pending' | 'running' | 'succeeded' | 'failed';
+  error: { code: string; message: string } | null;
+}
+
 export interface Invoice {
   id: string;
   kind: InvoiceRowKind;
@@ -117,6 +134,17 @@ export interface Invoice {
   notices?: Problem[];
   error: InvoiceError | null;
   created_at: string;
+  /** Finalize and send from the card (older backends omit them: no buttons). */
+  can_finalize?: boolean;
+  can_send?: boolean;
+  /** When Qonto last e-mailed it from the card (Qonto has no "sent" status), UTC. */
+  sent_at?: string | null;
+  /** Our stable link to Qonto's PDF, once Qonto has made it. */
+  pdf_url?: string | null;
+  einvoicing_status?: string | null;
+  /** E.g. "Facture électronique : déposée". */
+  einvoicing_label?: string | null;
+  last_action?: InvoiceLastAction | null;
 }
 
 export interface Totals {
@@ -153,6 +181,15 @@ export interface CreateInvoiceRequest {
   vat_mode?: VatMode | null;
   /** The user confirmed billing the Qonto client another HubSpot company with this SIRET uses. */
   confirm_shared_client?: boolean;
+}
+
+export interface SendInvoiceRequest {
+  idempotency_key: string;
+  /** Empty: the client's e-mail in Qonto. */
+  send_to: string[];
+  email_title: string;
+  email_body?: string;
+  copy_to_self?: boolean;
 }
 
 export interface InvoiceEnvelope {
@@ -261,6 +298,8 @@ export const paths = {
   createInvoice: (dealId: string | number) => `/deals/${seg(dealId)}/invoices`,
   invoice: (invoiceId: string) => `/invoices/${seg(invoiceId)}`,
   retry: (invoiceId: string) => `/invoices/${seg(invoiceId)}/retry`,
+  finalize: (invoiceId: string) => `/invoices/${seg(invoiceId)}/finalize`,
+  send: (invoiceId: string) => `/invoices/${seg(invoiceId)}/send`,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -324,6 +363,10 @@ export interface CardApi {
   getInvoice(invoiceId: string): Promise<Invoice>;
   /** Resolves with the re-queued invoice when the answer carries it, else `null`. */
   retryInvoice(invoiceId: string): Promise<Invoice | null>;
+  /** *Finaliser*: 202 while a worker finalizes in Qonto; 409 when the invoice is not a draft. */
+  finalizeInvoice(invoiceId: string, idempotencyKey: string): Promise<Invoice>;
+  /** *Envoyer*: Qonto e-mails the finalized invoice; 409 before it is finalized. */
+  sendInvoice(invoiceId: string, request: SendInvoiceRequest): Promise<Invoice>;
 }
 
 export function createCardApi(identity: CallerIdentity, base: string = API_BASE): CardApi {
@@ -350,6 +393,19 @@ export function createCardApi(identity: CallerIdentity, base: string = API_BASE)
     },
     async retryInvoice(invoiceId) {
       return unwrapInvoice(await call('POST', url(paths.retry(invoiceId)), {}));
+    },
+    async finalizeInvoice(invoiceId, idempotencyKey) {
+      return requireInvoice(await call('POST', url(paths.finalize(invoiceId)), { idempotency_key: idempotencyKey }));
+    },
+    async sendInvoice(invoiceId, request) {
+      const body: Record<string, unknown> = {
+        idempotency_key: request.idempotency_key,
+        send_to: request.send_to,
+        email_title: request.email_title,
+        copy_to_self: request.copy_to_self ?? true,
+      };
+      if (request.email_body) body.email_body = request.email_body;
+      return requireInvoice(await call('POST', url(paths.send(invoiceId)), body));
     },
   };
 }

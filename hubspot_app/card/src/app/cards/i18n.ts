@@ -86,6 +86,22 @@ export interface Messages {
   retryRefusedTitle: string;
   dismiss: string;
   notApplicable: string;
+  // Finalize and send from the card; the PDF; e-invoicing.
+  finalize: string;
+  finalizeHint: string;
+  sendByEmail: string;
+  send: string;
+  recipientsLabel: string;
+  recipientsHint: string;
+  subjectLabel: string;
+  messageLabel: string;
+  defaultSubject: (number: string) => string;
+  sentOn: (when: string) => string;
+  openPdf: string;
+  actionRefusedTitle: string;
+  actionFailedTitle: string;
+  einvoiceNotOffered: string;
+  einvoicingHeading: string;
 }
 
 const fr: Messages = {
@@ -211,6 +227,22 @@ const fr: Messages = {
   retryRefusedTitle: 'Impossible de relancer la facture',
   dismiss: 'Fermer',
   notApplicable: '—',
+  finalize: 'Finaliser la facture',
+  finalizeHint: 'Qonto numérote la facture et la rend définitive (elle ne sera plus modifiable).',
+  sendByEmail: 'Envoyer par e-mail…',
+  send: 'Envoyer',
+  recipientsLabel: 'Destinataires',
+  recipientsHint: 'Séparés par des virgules. Vide : l’e-mail du client dans Qonto.',
+  subjectLabel: 'Objet',
+  messageLabel: 'Message (facultatif)',
+  defaultSubject: (number) => `Facture ${number}`,
+  sentOn: (when) => `Envoyée le ${when}`,
+  openPdf: 'PDF de la facture',
+  actionRefusedTitle: 'Action refusée',
+  actionFailedTitle: 'La dernière action a échoué',
+  einvoiceNotOffered:
+    'Envoi par facture électronique : non proposé ici pour l’instant (Qonto ne l’offre qu’en production, pour un client joignable sur le réseau) ; faites-le depuis Qonto.',
+  einvoicingHeading: 'Facturation électronique (obligatoire pour les PME dès 09/2027)',
 };
 
 const en: Messages = {
@@ -336,6 +368,22 @@ const en: Messages = {
   retryRefusedTitle: 'The invoice cannot be retried',
   dismiss: 'Dismiss',
   notApplicable: '—',
+  finalize: 'Finalize the invoice',
+  finalizeHint: 'Qonto numbers the invoice and makes it final (it can no longer be edited).',
+  sendByEmail: 'Send by e-mail…',
+  send: 'Send',
+  recipientsLabel: 'Recipients',
+  recipientsHint: 'Comma-separated. Empty: the client’s e-mail in Qonto.',
+  subjectLabel: 'Subject',
+  messageLabel: 'Message (optional)',
+  defaultSubject: (number) => `Invoice ${number}`,
+  sentOn: (when) => `Sent on ${when}`,
+  openPdf: 'Invoice PDF',
+  actionRefusedTitle: 'Action refused',
+  actionFailedTitle: 'The last action failed',
+  einvoiceNotOffered:
+    'Sending as an e-invoice: not offered here yet (Qonto offers it in production only, for a client reachable on the network); do it from Qonto.',
+  einvoicingHeading: 'E-invoicing (mandatory for SMEs from 09/2027)',
 };
 
 /** Picks the language from HubSpot's `context.user.locale` (e.g. `fr`, `en-us`); French by default. */

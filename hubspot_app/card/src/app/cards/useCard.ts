@@ -67,6 +67,8 @@ export interface UseCard {
   /** Re-queues the failed invoice (POST …/retry). */
   retry: () => void;
   reload: () => void;
+  /** Re-reads the card without the loading state (after a finalize or a send settles). */
+  reloadSilently: () => void;
   dismiss: () => void;
 }
 
@@ -311,12 +313,23 @@ export function useCard({ dealId, api, refreshObjectProperties, timings }: UseCa
     void fetchCard(false);
   }, [fetchCard]);
 
+  const reloadSilently = useCallback(() => {
+    void fetchCard(true);
+    try {
+      refreshObjectProperties();
+    } catch {
+      // Outside a record page the host may refuse; the card itself is fresh.
+    }
+  }, [fetchCard, refreshObjectProperties]);
+
   const dismiss = useCallback(() => {
     if (busyRef.current) return;
     setAction({ phase: 'idle' });
   }, [setAction]);
 
-  return { load, action, busy, generate, resend, retry, reload, dismiss, refresh, refreshing, refreshError };
+  return {
+    load, action, busy, generate, resend, retry, reload, reloadSilently, dismiss, refresh, refreshing, refreshError,
+  };
 }
 
 /** The invoice an action is about, shown in the table over the loaded list. */

@@ -42,6 +42,7 @@ export function Readiness({ data, t }: { data: Pick<CardData, 'readiness' | 'sta
   const { readiness, status } = data;
   const problems = readiness.problems ?? [];
   const warnings = readiness.warnings ?? [];
+  const einvoicing = readiness.einvoicing ?? [];
   let headline: React.ReactNode;
   if (status?.code === 'fully_invoiced') {
     headline = (
@@ -67,6 +68,16 @@ export function Readiness({ data, t }: { data: Pick<CardData, 'readiness' | 'sta
     <Flex direction="column" gap="xs">
       <Heading>{t.readinessHeading}</Heading>
       {headline}
+      {einvoicing.length > 0 ? (
+        <Flex direction="column" gap="flush" testId="einvoicing-checklist">
+          <Text format={{ fontWeight: 'demibold' }}>{t.einvoicingHeading}</Text>
+          {einvoicing.map((check) => (
+            <Text key={check.code} testId={`einvoicing-check-${check.code}`}>
+              <StatusTag variant={check.ok ? 'success' : 'warning'}>{check.ok ? '✓' : '!'}</StatusTag> {check.label}
+            </Text>
+          ))}
+        </Flex>
+      ) : null}
       {warnings.length > 0 ? (
         <Alert title={t.warningsTitle} variant="warning" testId="readiness-warnings">
           <ProblemList problems={warnings} t={t} testId="warning-list" />
