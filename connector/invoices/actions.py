@@ -93,7 +93,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
 }
 
-STATUS_LABELS = {
+STATUS_LABELS: dict[str, dict[str, Any]] = {
     "fr": dict(Invoice.Status.choices),
     "en": {
         "pending": "pending",

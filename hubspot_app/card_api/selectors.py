@@ -70,12 +70,9 @@ def last_action_json(invoice: Invoice, lang: str) -> dict[str, Any] | None:
         row = InvoiceAction.objects.filter(invoice=invoice).order_by("-created_at", "-pk").first()
         values = (row.pk, row.kind, row.status, row.error_code, row.error_message) if row else (None,) * 5
     else:
-        values = (
-            invoice.last_action_id,
-            invoice.last_action_kind,
-            invoice.last_action_status,
-            invoice.last_action_error_code,
-            invoice.last_action_error_message,
+        values = tuple(
+            getattr(invoice, f"last_action_{name}")
+            for name in ("id", "kind", "status", "error_code", "error_message")
         )
     action_id, kind, status, error_code, error_message = values
     if action_id is None:

@@ -168,7 +168,7 @@ class InvoiceLastActionSerializer(serializers.Serializer):
 class EinvoicingCheckSerializer(serializers.Serializer):
     code = serializers.ChoiceField(choices=["siret", "address", "vat_number"])
     ok = serializers.BooleanField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field named like Field.label
 
 
 class InvoiceSerializer(serializers.Serializer):
