@@ -414,22 +414,36 @@ class InvoiceAction(BaseModel):
         SUCCEEDED = "succeeded", _("Réussie")
         FAILED = "failed", _("Échec")
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="invoice_actions")
-    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="actions")
-    kind = models.CharField(max_length=10, choices=Kind.choices)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
-    idempotency_key = models.CharField(max_length=80, help_text=_("Made by the card per click."))
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="invoice_actions", verbose_name=_("tenant")
+    )
+    invoice = models.ForeignKey(
+        Invoice, on_delete=models.CASCADE, related_name="actions", verbose_name=_("invoice")
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    idempotency_key = models.CharField(
+        _("idempotency key"), max_length=80, help_text=_("Made by the card per click.")
+    )
     requested_by_id = models.CharField(
-        max_length=40, blank=True, help_text=_("HubSpot user id (signed call).")
+        _("requested by (HubSpot user id)"),
+        max_length=40,
+        blank=True,
+        help_text=_("HubSpot user id (signed call)."),
     )
-    requested_by_email = models.CharField(max_length=254, blank=True)
+    requested_by_email = models.CharField(_("requested by (e-mail)"), max_length=254, blank=True)
     params = models.JSONField(
-        default=dict, blank=True, help_text=_("For a send: send_to, email_title, email_body, copy_to_self.")
+        _("parameters"),
+        default=dict,
+        blank=True,
+        help_text=_("For a send: send_to, email_title, email_body, copy_to_self."),
     )
-    attempts = models.PositiveSmallIntegerField(default=0)
-    error_code = models.CharField(max_length=64, blank=True)
-    error_message = models.TextField(blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    error_code = models.CharField(_("error code"), max_length=64, blank=True)
+    error_message = models.TextField(_("error message"), blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("invoice action")
