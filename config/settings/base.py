@@ -268,7 +268,9 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # One name for the VAT modes wherever they appear (request, card state, invoice).
-    "ENUM_NAME_OVERRIDES": {"VatModeEnum": ["standard", "reverse_charge"]},
+    "ENUM_NAME_OVERRIDES": {
+        "VatModeEnum": ["standard", "reverse_charge"],
+    },
 }
 
 # --- Logging ------------------------------------------------------------------------------------

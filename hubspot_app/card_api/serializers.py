@@ -160,8 +160,8 @@ class InvoiceActionErrorSerializer(serializers.Serializer):
 
 class InvoiceLastActionSerializer(serializers.Serializer):
     id = serializers.CharField()
-    kind = serializers.ChoiceField(choices=["finalize", "send"])
-    status = serializers.ChoiceField(choices=["pending", "running", "succeeded", "failed"])
+    kind = serializers.CharField(help_text="finalize | send")
+    status = serializers.CharField(help_text="pending | running | succeeded | failed")
     error = InvoiceActionErrorSerializer(allow_null=True)
 
 
