@@ -343,3 +343,20 @@ def read_deals(client: Requester, deal_ids: Sequence[str]) -> list[dict[str, Any
                     {"id": str(record.get("id")), "properties": _clean(record.get("properties") or {})}
                 )
     return records
+
+
+# --- onboarding: which company property holds the SIRETs? -----------------------------------------
+COMPANY_SAMPLE_SIZE = 100
+COMPANY_SAMPLE_MAX_PROPERTIES = 100  # [assumed] HubSpot documents no cap; we keep the body small
+
+
+def sample_companies(client: Requester, properties: Sequence[str]) -> list[dict[str, Any]]:
+    """The properties of the portal's most recently modified companies: one search call
+    (``POST …/companies/search``, no filter, ``limit`` 100, newest first)."""
+    body: dict[str, Any] = {
+        "limit": COMPANY_SAMPLE_SIZE,
+        "properties": list(properties)[:COMPANY_SAMPLE_MAX_PROPERTIES],
+        "sorts": [{"propertyName": "hs_lastmodifieddate", "direction": "DESCENDING"}],
+    }
+    answer = client.request("POST", f"{OBJECTS}/companies/search", json=body) or {}
+    return [_clean(record.get("properties") or {}) for record in answer.get("results", [])]

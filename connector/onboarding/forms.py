@@ -17,8 +17,12 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from connector.models import QontoConnection, Tenant
+from connector.onboarding.services import PendingKey
 
 _VAT_FORMAT = re.compile(r"^\d+(?:[.,]\d+)?$")
+# What people put around the number: spaces (also the non-breaking ones French typography puts
+# before "%"), and a trailing percent sign: "20 %", "20%", "5,5\u202f%".
+_VAT_SPACES = re.compile(r"[\s\u00a0\u202f]+")
 _SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 _PROPERTY_NAME = re.compile(r"^[A-Za-z0-9_]{1,100}$")
 
@@ -35,8 +39,26 @@ def format_iban(iban: str) -> str:
     return " ".join(iban[i : i + 4] for i in range(0, len(iban), 4))
 
 
+def parse_vat_rate(text: str) -> Decimal:
+    """ "20", "20 %", "20,0", "5,5", "8.50%" → Decimal; ``ValidationError`` for "abc", 150, "-5"."""
+    compact = _VAT_SPACES.sub("", text)
+    if compact.endswith("%"):
+        compact = compact[:-1]
+    if not _VAT_FORMAT.fullmatch(compact):
+        raise ValidationError(
+            _("Saisissez un taux en pour cent, par exemple 20, 20 % ou 5,5."),
+            code="format",
+        )
+    number = Decimal(compact.replace(",", "."))
+    if -number.as_tuple().exponent > 2:  # type: ignore[operator]
+        raise ValidationError(_("Deux décimales au plus (par exemple 5,5 ou 8,50)."), code="decimals")
+    if not Decimal("0") <= number <= Decimal("100"):
+        raise ValidationError(_("Le taux de TVA doit être compris entre 0 et 100."), code="range")
+    return number.quantize(Decimal("0.01"))
+
+
 class VatRateField(forms.CharField):
-    """VAT in percent: digits, with ``,`` or ``.`` and at most 2 decimals, 0 to 100 ("20", "5,5")."""
+    """VAT in percent as people type it ("20", "20 %", "20,0", "5,5"), 0 to 100, 2 decimals at most."""
 
     widget = forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", "size": "6"})
 
@@ -44,20 +66,7 @@ class VatRateField(forms.CharField):
         text = str(super().to_python(value) or "").strip()
         if not text:
             return None
-        if not _VAT_FORMAT.fullmatch(text):
-            raise ValidationError(
-                _(
-                    "Saisissez uniquement des chiffres, avec une virgule ou un point pour les décimales "
-                    "(par exemple 20 ou 5,5), sans espace ni signe pour cent."
-                ),
-                code="format",
-            )
-        number = Decimal(text.replace(",", "."))
-        if -number.as_tuple().exponent > 2:  # type: ignore[operator]
-            raise ValidationError(_("Deux décimales au plus (par exemple 5,5 ou 8,50)."), code="decimals")
-        if not Decimal("0") <= number <= Decimal("100"):
-            raise ValidationError(_("Le taux de TVA doit être compris entre 0 et 100."), code="range")
-        return number.quantize(Decimal("0.01"))
+        return parse_vat_rate(text)
 
 
 class SecretInput(forms.PasswordInput):
@@ -127,8 +136,17 @@ class QontoCredentialsForm(forms.Form):
         widget=SecretInput(),
     )
 
-    def __init__(self, *args: Any, connection: QontoConnection | None = None, **kwargs: Any) -> None:
+    CREDENTIAL_FIELDS = ("organization_slug", "secret_key", "environment", "staging_token")
+
+    def __init__(
+        self,
+        *args: Any,
+        connection: QontoConnection | None = None,
+        pending: PendingKey | None = None,
+        **kwargs: Any,
+    ) -> None:
         self.connection = connection
+        self.pending = pending
         if connection is not None and "initial" not in kwargs and not args:
             kwargs["initial"] = self.connection_initial(connection)
         super().__init__(*args, **kwargs)
@@ -166,8 +184,20 @@ class QontoCredentialsForm(forms.Form):
         data = super().clean() or {}
         existing = self.connection
         secret = data.get("secret_key") or ""
+        pending = self.pending
+        if pending is not None and (
+            pending.organization_slug != data.get("organization_slug")
+            or pending.environment != data.get("environment")
+        ):
+            pending = None  # kept for another login or environment: it does not apply
+        data["secret_key_typed"] = bool(secret)
         if not secret:
-            if existing is not None and existing.secret_key:
+            if pending is not None:
+                data["secret_key"] = pending.secret_key  # verified a moment ago, kept in the session
+                data["secret_key_pending"] = True
+                if not data.get("staging_token"):
+                    data["staging_token"] = pending.staging_token
+            elif existing is not None and existing.secret_key:
                 data["secret_key"] = existing.secret_key  # resubmitted without a new key: keep the old one
                 data["secret_key_kept"] = True
             else:
@@ -191,6 +221,36 @@ class QontoCredentialsForm(forms.Form):
             data["staging_token"] = ""
         return data
 
+    def credentials_clean(self) -> bool:
+        """The login, key, environment (and staging token) passed validation, whatever the rest."""
+        data = getattr(self, "cleaned_data", {})
+        return bool(data.get("secret_key")) and not any(name in self.errors for name in self.CREDENTIAL_FIELDS)
+
+    def mark_key_kept(self) -> None:
+        """Say next to the (empty) secret input that the verified key is kept: no need to retype it."""
+        text = _(
+            "Clé vérifiée par Qonto et gardée pendant 15 minutes : inutile de la saisir à nouveau. "
+            "Corrigez le champ signalé puis validez."
+        )
+        self.fields["secret_key"].help_text = text
+        self["secret_key"].help_text = text  # the bound field copied the old one when validating
+
+    def flag_credentials(self, message: Any) -> None:
+        """Qonto refused the login + key pair (401/404): one message, both fields marked invalid.
+
+        Qonto answers the same way for an unknown organization login and for a wrong key, so we
+        cannot tell which one is wrong: the message sits in the form's alert, right above the two
+        fields, and both inputs point to it (``aria-describedby``).
+        """
+        self.add_error(None, message)
+        alert_id = f"{self.prefix or 'form'}-errors"
+        for name in ("organization_slug", "secret_key"):
+            bound = self[name]
+            described = [alert_id] + ([f"{bound.auto_id}_helptext"] if bound.help_text else [])
+            self.fields[name].widget.attrs.update(
+                {"aria-invalid": "true", "aria-describedby": " ".join(described)}
+            )
+
 
 class QontoConnectForm(QontoCredentialsForm):
     """Onboarding step 2: the credentials plus the VAT rate and where the SIRET is kept."""
@@ -199,7 +259,7 @@ class QontoConnectForm(QontoCredentialsForm):
         label=_("Taux de TVA par défaut (%)"),
         initial="20",
         help_text=_(
-            "Chiffres uniquement, par exemple 20 ou 5,5. Utilisé quand une ligne n'a pas son propre taux."
+            "Par exemple 20, 20 % ou 5,5. Utilisé quand une ligne n'a pas son propre taux."
         ),
     )
 
@@ -208,6 +268,7 @@ class QontoConnectForm(QontoCredentialsForm):
         *args: Any,
         tenant: Tenant,
         siret_choices: list[tuple[str, str]] | None,
+        siret_guess: str | None = None,
         **kwargs: Any,
     ) -> None:
         connection = kwargs.get("connection")
@@ -217,8 +278,17 @@ class QontoConnectForm(QontoCredentialsForm):
                 "vat_rate": format_vat(connection.vat_rate),
             }
         super().__init__(*args, **kwargs)
-        self.fields["siret_property"] = siret_property_field(siret_choices)
-        self.fields["siret_property"].initial = tenant.siret_property
+        field = siret_property_field(siret_choices)
+        field.initial = tenant.siret_property
+        if siret_guess and siret_choices and siret_guess in {name for name, _label in siret_choices}:
+            # Onboarding only (the view passes a guess until Qonto is connected): the property whose
+            # values, in the portal's recent companies, are valid SIRETs.
+            field.initial = siret_guess
+            field.help_text = _(
+                "Présélectionnée : dans vos entreprises HubSpot récentes, c'est elle qui contient des "
+                "SIRET valides."
+            )
+        self.fields["siret_property"] = field
 
     def clean_siret_property(self) -> str:
         return clean_property_name(self.cleaned_data["siret_property"])
@@ -255,7 +325,7 @@ class InvoicingSettingsForm(forms.Form):
 
     vat_rate = VatRateField(
         label=_("Taux de TVA par défaut (%)"),
-        help_text=_("Chiffres uniquement, par exemple 20 ou 5,5."),
+        help_text=_("Par exemple 20, 20 % ou 5,5."),
     )
     payment_terms_days = forms.IntegerField(
         label=_("Délai de paiement (jours)"),

@@ -8,13 +8,18 @@ with status 401 per hour, a budget every tenant shares (spec/qonto.md §5).
 
 from __future__ import annotations
 
+import json
 import logging
+from dataclasses import dataclass
 from decimal import Decimal
 
+from cryptography.fernet import InvalidToken
+from django.contrib.sessions.backends.base import SessionBase
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from encrypted_model_fields.fields import get_crypter
 
 from connector.exceptions import QontoAuthError, QontoError
 from connector.models import QontoConnection, Tenant
@@ -195,3 +200,58 @@ def tenant_invoicing_settings_save(
     connection.iban = iban
     connection.save(update_fields=["vat_rate", "iban", "updated_at"])
     _tenant_settings_save(tenant=tenant, siret_property=siret_property, payment_terms_days=payment_terms_days)
+
+
+# --- a verified key kept while the rest of the form is corrected ------------------------------------
+# When Qonto accepted the key but another field (VAT, SIRET property…) was wrong, the user should not
+# have to type the secret key again — and the key must never be rendered back into the page. It is
+# kept in the signed-in session instead: encrypted with FIELD_ENCRYPTION_KEY (sessions are only
+# signed), tied to the tenant, the organization login and the environment, for 15 minutes.
+PENDING_KEY_SESSION = "onboarding_pending_qonto_key"
+PENDING_KEY_TTL_S = 15 * 60
+
+
+@dataclass(frozen=True)
+class PendingKey:
+    organization_slug: str
+    environment: str
+    secret_key: str
+    staging_token: str
+
+    def __repr__(self) -> str:  # never print the key
+        return f"PendingKey(organization_slug={self.organization_slug!r}, secret_key='…')"
+
+
+def qonto_pending_key_keep(
+    *, session: SessionBase, tenant: Tenant, credentials: QontoCredentials, environment: str
+) -> None:
+    """Keep credentials Qonto has just accepted, encrypted, in the session (see above)."""
+    secret = json.dumps({"k": credentials.secret_key, "s": credentials.staging_token})
+    session[PENDING_KEY_SESSION] = {
+        "tenant": tenant.pk,
+        "slug": credentials.login,
+        "environment": environment,
+        "token": get_crypter().encrypt(secret.encode()).decode(),
+    }
+
+
+def qonto_pending_key_get(*, session: SessionBase, tenant: Tenant) -> PendingKey | None:
+    """The kept credentials of this tenant, or None (none kept, another tenant's, expired)."""
+    kept = session.get(PENDING_KEY_SESSION)
+    if not isinstance(kept, dict) or kept.get("tenant") != tenant.pk:
+        return None
+    try:
+        secret = json.loads(get_crypter().decrypt(str(kept["token"]).encode(), ttl=PENDING_KEY_TTL_S))
+    except (InvalidToken, KeyError, TypeError, ValueError):
+        session.pop(PENDING_KEY_SESSION, None)
+        return None
+    return PendingKey(
+        organization_slug=str(kept.get("slug", "")),
+        environment=str(kept.get("environment", "")),
+        secret_key=str(secret.get("k", "")),
+        staging_token=str(secret.get("s", "")),
+    )
+
+
+def qonto_pending_key_forget(*, session: SessionBase) -> None:
+    session.pop(PENDING_KEY_SESSION, None)

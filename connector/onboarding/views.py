@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
@@ -27,6 +28,7 @@ from connector.onboarding.selectors import (
     company_property_choices,
     deal_stage_choices,
     qonto_connection_for,
+    siret_property_guess,
 )
 from connector.onboarding.services import (
     QontoAttemptsExceededError,
@@ -34,9 +36,17 @@ from connector.onboarding.services import (
     qonto_connection_save,
     qonto_credentials_verify,
     qonto_iban_choose,
+    qonto_pending_key_forget,
+    qonto_pending_key_get,
+    qonto_pending_key_keep,
     tenant_invoicing_settings_save,
 )
-from connector.qonto_client import QontoCredentials, QontoRateLimitedError
+from connector.qonto_client import (
+    Organization,
+    QontoCredentials,
+    QontoNotFoundError,
+    QontoRateLimitedError,
+)
 from connector.tenancy import SESSION_USER_EMAIL, SESSION_USER_ID, tenant_required
 from hubspot_app.models import HubSpotInstallation
 from hubspot_app.services import hubspot_setup_enqueue
@@ -48,19 +58,18 @@ BILLING_PLANS_PATH = "/billing/plans"  # step 3, served by the billing app
 BILLING_HOME_PATH = "/billing/"
 
 
-def _verify_and_save(
-    request: HttpRequest,
-    form: QontoCredentialsForm,
-    tenant: Tenant,
-    *,
-    vat_rate: Any = None,
-    siret_property: str | None = None,
-) -> QontoConnection | None:
-    """Check the credentials with Qonto; put each failure next to the field it concerns."""
+PAIR_REFUSED = gettext_lazy(
+    "Qonto ne reconnaît pas cet identifiant d'organisation avec cette clé secrète : vérifiez les deux "
+    "(Qonto › Paramètres › Intégrations et partenariats › Clé API)."
+)
+
+
+def _check(form: QontoCredentialsForm, tenant: Tenant) -> Organization | None:
+    """Check the credentials with Qonto; put each failure next to the field(s) it concerns."""
     data = form.cleaned_data
-    credentials = QontoCredentials(data["organization_slug"], data["secret_key"], data["staging_token"])
+    credentials = _credentials(form)
     try:
-        organization = qonto_credentials_verify(tenant=tenant, credentials=credentials)
+        return qonto_credentials_verify(tenant=tenant, credentials=credentials)
     except QontoAttemptsExceededError as exc:
         form.add_error(None, str(exc.user_message))
     except QontoAuthError as exc:
@@ -72,21 +81,16 @@ def _verify_and_save(
             )
             form.add_error(field, str(exc.user_message))
         elif data["environment"] == QontoConnection.Environment.SANDBOX:
-            form.add_error(
-                "secret_key",
+            form.flag_credentials(
                 _(
                     "Qonto refuse ces identifiants sur son sandbox. Vérifiez l'identifiant, la clé et le "
                     "jeton de staging — ou choisissez « Production » si c'est une clé de production."
-                ),
+                )
             )
         else:
-            form.add_error(
-                "secret_key",
-                _(
-                    "Qonto refuse ces identifiants : vérifiez l'identifiant de l'organisation et la clé "
-                    "secrète (Paramètres › Intégrations et partenariats › Clé API)."
-                ),
-            )
+            form.flag_credentials(PAIR_REFUSED)
+    except QontoNotFoundError:
+        form.flag_credentials(PAIR_REFUSED)
     except QontoRateLimitedError:
         form.add_error(None, _("Qonto limite temporairement les requêtes. Réessayez dans une minute."))
     except QontoRetryableError:
@@ -104,23 +108,57 @@ def _verify_and_save(
         form.add_error(
             None, _("Qonto a renvoyé une erreur inattendue (%(code)s). Réessayez.") % {"code": exc.code}
         )
-    else:
-        connection = qonto_connection_save(
-            tenant=tenant,
-            credentials=credentials,
-            environment=data["environment"],
-            organization=organization,
-            vat_rate=vat_rate,
-            siret_property=siret_property,
-            by_email=request.session.get(SESSION_USER_EMAIL, ""),
-        )
-        messages.success(
-            request,
-            _("Connexion à Qonto réussie : %(name)s.")
-            % {"name": organization.legal_name or organization.slug},
-        )
-        return connection
     return None
+
+
+def _credentials(form: QontoCredentialsForm) -> QontoCredentials:
+    data = form.cleaned_data
+    return QontoCredentials(data["organization_slug"], data["secret_key"], data["staging_token"])
+
+
+def _submit(
+    request: HttpRequest,
+    form: QontoCredentialsForm,
+    tenant: Tenant,
+    *,
+    extra_fields: tuple[str, ...] = (),
+) -> QontoConnection | None:
+    """Validate, check with Qonto, save. On an error in another field, a key Qonto accepts is kept
+    (encrypted, in the session) so the user does not type it again."""
+    valid = form.is_valid()
+    if not form.credentials_clean():
+        return None
+    data = form.cleaned_data
+    if not valid:
+        if data.get("secret_key_pending"):
+            form.mark_key_kept()
+        elif data.get("secret_key_typed") and _check(form, tenant) is not None:
+            qonto_pending_key_keep(
+                session=request.session,
+                tenant=tenant,
+                credentials=_credentials(form),
+                environment=data["environment"],
+            )
+            form.mark_key_kept()
+        return None
+    organization = _check(form, tenant)
+    if organization is None:
+        return None
+    connection = qonto_connection_save(
+        tenant=tenant,
+        credentials=_credentials(form),
+        environment=data["environment"],
+        organization=organization,
+        vat_rate=data.get("vat_rate") if "vat_rate" in extra_fields else None,
+        siret_property=data.get("siret_property") if "siret_property" in extra_fields else None,
+        by_email=request.session.get(SESSION_USER_EMAIL, ""),
+    )
+    qonto_pending_key_forget(session=request.session)
+    messages.success(
+        request,
+        _("Connexion à Qonto réussie : %(name)s.") % {"name": organization.legal_name or organization.slug},
+    )
+    return connection
 
 
 def _change_access(request: HttpRequest, tenant: Tenant) -> ChangeAccess:
@@ -155,7 +193,13 @@ def qonto_connect(request: HttpRequest) -> HttpResponse:
     tenant: Tenant = request.tenant  # type: ignore[attr-defined]
     connection = qonto_connection_for(tenant)
     choices = company_property_choices(tenant)
-    form = QontoConnectForm(connection=connection, tenant=tenant, siret_choices=choices)
+    connected = connection is not None and connection.verified_at is not None
+    form = QontoConnectForm(
+        connection=connection,
+        tenant=tenant,
+        siret_choices=choices,
+        siret_guess=None if connected or request.method != "GET" else siret_property_guess(tenant, choices),
+    )
     iban_form = _iban_form(connection)
     access = _change_access(request, tenant)
     status = 200
@@ -170,17 +214,17 @@ def qonto_connect(request: HttpRequest) -> HttpResponse:
         else:
             status = 400
     elif request.method == "POST":
-        form = QontoConnectForm(request.POST, connection=connection, tenant=tenant, siret_choices=choices)
+        form = QontoConnectForm(
+            request.POST,
+            connection=connection,
+            tenant=tenant,
+            siret_choices=choices,
+            pending=qonto_pending_key_get(session=request.session, tenant=tenant),
+        )
         if not access.allowed:
             _refuse(request, tenant, access, "qonto_connection", form)
             status = 403
-        elif form.is_valid() and _verify_and_save(
-            request,
-            form,
-            tenant,
-            vat_rate=form.cleaned_data["vat_rate"],
-            siret_property=form.cleaned_data["siret_property"],
-        ):
+        elif _submit(request, form, tenant, extra_fields=("vat_rate", "siret_property")):
             return redirect("onboarding_qonto")
         else:
             status = 400
@@ -238,11 +282,16 @@ def tenant_settings(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Réglages de facturation enregistrés."))
             return redirect("tenant_settings")
     elif section == "qonto":
-        qonto_form = QontoCredentialsForm(request.POST, connection=connection, prefix="qonto")
+        qonto_form = QontoCredentialsForm(
+            request.POST,
+            connection=connection,
+            prefix="qonto",
+            pending=qonto_pending_key_get(session=request.session, tenant=tenant),
+        )
         if not access.allowed:
             _refuse(request, tenant, access, "qonto_connection", qonto_form)
             status = 403
-        elif qonto_form.is_valid() and _verify_and_save(request, qonto_form, tenant):
+        elif _submit(request, qonto_form, tenant):
             return redirect("tenant_settings")
         else:
             status = 400

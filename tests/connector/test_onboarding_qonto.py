@@ -78,9 +78,11 @@ def test_url_and_page(client, tenant) -> None:
 def test_siret_select_lists_hubspot_company_properties(client, tenant) -> None:
     body = client.get(URL).content.decode()
     select = re.search(r'<select name="siret_property".*?</select>', body, re.S).group(0)
-    assert '<option value="qonto_siret" selected>' in select
-    assert 'value="siret"' in select  # the demo portal's own SIRET property
+    assert 'value="qonto_siret"' in select
     assert 'value="city"' in select
+    # The demo portal's own "siret" property is the one whose companies hold valid SIRETs.
+    assert '<option value="siret" selected>' in select
+    assert "Présélectionnée" in body
 
 
 def test_siret_falls_back_to_text_when_hubspot_is_unreachable(client, tenant, settings) -> None:
@@ -101,15 +103,40 @@ def test_siret_falls_back_to_text_when_hubspot_is_unreachable(client, tenant, se
     assert tenant.siret_property == "siret"
 
 
-def test_wrong_credentials(client, tenant, sandbox) -> None:
+def test_wrong_credentials_flag_both_fields_with_one_message(client, tenant, sandbox) -> None:
     response = client.post(URL, form_data(secret_key="qsk_wrong_key_000"))
     assert response.status_code == 400
     body = response.content.decode()
-    assert "Qonto refuse ces identifiants" in field_errors(body, "secret_key")
-    assert 'aria-describedby="id_secret_key_helptext id_secret_key_error"' in body
-    assert 'aria-invalid="true"' in body
+    alert = re.search(r'<div class="alert error" role="alert" id="form-errors">(.*?)</div>', body, re.S)
+    assert alert is not None
+    assert "Qonto ne reconnaît pas cet identifiant" in alert.group(1)
+    assert body.count("Qonto ne reconnaît pas cet identifiant") == 1  # one message
+    for field in ("organization_slug", "secret_key"):
+        tag = re.search(rf'<input[^>]*name="{field}"[^>]*>', body).group(0)
+        assert 'aria-invalid="true"' in tag
+        assert 'aria-describedby="form-errors' in tag
     assert not QontoConnection.objects.filter(tenant=tenant).exists()
     assert organization_calls(sandbox) == 1
+
+
+def test_unknown_organization_slug_flags_both_fields(client, tenant, sandbox) -> None:
+    response = client.post(URL, form_data(organization_slug="no-such-company-0000"))
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert "Qonto ne reconnaît pas cet identifiant" in body
+    for field in ("organization_slug", "secret_key"):
+        assert 'aria-invalid="true"' in re.search(rf'<input[^>]*name="{field}"[^>]*>', body).group(0)
+
+
+def test_unknown_slug_answered_404_flags_both_fields(client, tenant, sandbox) -> None:
+    add_fault(sandbox, provider="qonto", path="/v2/organization", status=404, body={"errors": []})
+    response = client.post(URL, form_data(organization_slug="no-such-company-0000"))
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert "Qonto ne reconnaît pas cet identifiant" in body
+    assert "erreur inattendue" not in body
+    for field in ("organization_slug", "secret_key"):
+        assert 'aria-invalid="true"' in re.search(rf'<input[^>]*name="{field}"[^>]*>', body).group(0)
 
 
 def test_staging_mismatch(client, tenant, sandbox) -> None:
@@ -247,11 +274,12 @@ def test_vat_accepted(typed, expected) -> None:
 @pytest.mark.parametrize(
     ("typed", "message"),
     [
-        ("20 %", "uniquement des chiffres"),
-        ("20%", "uniquement des chiffres"),
-        ("vingt", "uniquement des chiffres"),
-        ("-5", "uniquement des chiffres"),
+        ("vingt", "en pour cent"),
+        ("abc", "en pour cent"),
+        ("-5", "en pour cent"),
+        ("20 %%", "en pour cent"),
         ("101", "entre 0 et 100"),
+        ("150", "entre 0 et 100"),
         ("5,555", "Deux décimales"),
     ],
 )
@@ -259,7 +287,25 @@ def test_vat_refused(client, tenant, sandbox, typed, message) -> None:
     response = client.post(URL, form_data(vat_rate=typed))
     assert response.status_code == 400
     assert message in field_errors(response.content.decode(), "vat_rate")
-    assert organization_calls(sandbox) == 0
+    assert not QontoConnection.objects.filter(tenant=tenant).exists()
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("20 %", Decimal("20.00")),
+        ("20%", Decimal("20.00")),
+        ("20\u202f%", Decimal("20.00")),
+        ("20,0", Decimal("20.00")),
+        ("20", Decimal("20.00")),
+        ("5,5", Decimal("5.50")),
+        (" 8.5 % ", Decimal("8.50")),
+    ],
+)
+def test_vat_typed_as_people_do_is_accepted(client, tenant, typed, stored) -> None:
+    response = client.post(URL, form_data(vat_rate=typed))
+    assert response.status_code == 302
+    assert QontoConnection.objects.get(tenant=tenant).vat_rate == stored
 
 
 def test_vat_5_5_is_stored_as_decimal(client, tenant) -> None:
@@ -293,11 +339,93 @@ def test_english(client, tenant) -> None:
     assert '<html lang="en">' in body
     assert "Connect your Qonto account" in body
     assert "Secret key" in body
-    response = client.post(URL, form_data(vat_rate="20 %"), HTTP_ACCEPT_LANGUAGE="en")
-    assert "Type digits only" in field_errors(response.content.decode(), "vat_rate")
+    response = client.post(URL, form_data(vat_rate="abc"), HTTP_ACCEPT_LANGUAGE="en")
+    assert "Type a rate in percent" in field_errors(response.content.decode(), "vat_rate")
+    response = client.post(URL, form_data(vat_rate="150"), HTTP_ACCEPT_LANGUAGE="en")
+    assert "between 0 and 100" in field_errors(response.content.decode(), "vat_rate")
 
 
 def test_anonymous_is_sent_to_signin(db, client) -> None:
     response = client.get(URL)
     assert response.status_code == 302
     assert response["Location"].startswith("/signin?next=")
+
+
+def test_verified_key_is_kept_when_another_field_is_wrong(client, tenant, sandbox, caplog) -> None:
+    response = client.post(URL, form_data(vat_rate="abc"))
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert "en pour cent" in field_errors(body, "vat_rate")
+    assert "Clé vérifiée par Qonto et gardée" in body
+    assert demo.QONTO_SECRET_KEY not in body  # never rendered back
+    assert organization_calls(sandbox) == 1
+    # Kept encrypted in the session, never in clear, never logged.
+    session = client.session
+    assert demo.QONTO_SECRET_KEY not in str(dict(session.items()))
+    assert demo.QONTO_SECRET_KEY not in caplog.text
+    # The user fixes the VAT and sends the form with the secret key left empty: saved.
+    response = client.post(URL, form_data(vat_rate="20 %", secret_key=""))
+    assert response.status_code == 302
+    connection = QontoConnection.objects.get(tenant=tenant)
+    assert connection.secret_key == demo.QONTO_SECRET_KEY
+    assert connection.vat_rate == Decimal("20.00")
+    assert "onboarding_pending_qonto_key" not in client.session  # forgotten once saved
+
+
+def test_kept_key_does_not_apply_to_another_login_nor_after_15_minutes(
+    client, tenant, sandbox, monkeypatch
+) -> None:
+    from connector.onboarding import services
+
+    client.post(URL, form_data(vat_rate="abc"))
+    response = client.post(URL, form_data(organization_slug=demo.OTHER_QONTO_LOGIN, secret_key=""))
+    assert response.status_code == 400
+    assert "Saisissez la clé secrète" in field_errors(response.content.decode(), "secret_key")
+    monkeypatch.setattr(services, "PENDING_KEY_TTL_S", -1)  # as if 15 minutes had passed
+    response = client.post(URL, form_data(secret_key=""))
+    assert response.status_code == 400
+    assert "Saisissez la clé secrète" in field_errors(response.content.decode(), "secret_key")
+    assert not QontoConnection.objects.filter(tenant=tenant).exists()
+
+
+def test_a_refused_key_is_not_kept(client, tenant, sandbox) -> None:
+    response = client.post(URL, form_data(vat_rate="abc", secret_key="qsk_wrong_key_000"))
+    body = response.content.decode()
+    assert "Qonto ne reconnaît pas cet identifiant" in body
+    assert "en pour cent" in field_errors(body, "vat_rate")
+    assert "Clé vérifiée" not in body
+    assert "onboarding_pending_qonto_key" not in client.session
+
+
+def test_no_siret_guess_when_no_property_holds_sirets(client, tenant, sandbox) -> None:
+    from tests.hubspot_app.sandbox_fixtures import hubspot
+
+    api = hubspot(sandbox)
+    with api.lock:
+        for record in api.state["portals"][str(demo.PORTAL_ID)]["objects"]["companies"].values():
+            record["properties"]["siret"] = "pas encore renseigné" if record["properties"].get("siret") else ""
+    body = client.get(URL).content.decode()
+    assert '<option value="qonto_siret" selected>' in body
+    assert "Présélectionnée" not in body
+
+
+def test_siret_guess_degrades_when_the_search_fails(client, tenant, sandbox) -> None:
+    add_fault(sandbox, provider="hubspot", path="/companies/search$", status=502, count=None)
+    body = client.get(URL).content.decode()
+    assert '<option value="qonto_siret" selected>' in body
+    assert "Présélectionnée" not in body
+
+
+def test_siret_property_best() -> None:
+    from connector.onboarding.selectors import siret_property_best
+
+    samples = [
+        {"siret": "732 829 320 00074", "notes": "client depuis 2019", "qonto_siret": ""},
+        {"siret": "55210055400013", "notes": "73282932000074", "qonto_siret": ""},
+        {"siret": "", "notes": "à relancer", "qonto_siret": ""},
+    ]
+    assert siret_property_best(samples, ["qonto_siret", "siret", "notes"]) == "siret"
+    assert siret_property_best(samples, ["qonto_siret", "notes"]) is None  # 1 SIRET out of 3 notes
+    samples[0]["qonto_siret"] = "73282932000074"
+    samples[1]["qonto_siret"] = "55210055400013"
+    assert siret_property_best(samples, ["qonto_siret", "siret"]) == "qonto_siret"  # tie: ours first

@@ -82,7 +82,7 @@ def test_change_invoicing_settings(client, connected) -> None:
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("vat_rate", "20 %"), ("vat_rate", "101"), ("payment_terms_days", "400"), ("iban", "FR00NOTOURS")],
+    [("vat_rate", "vingt"), ("vat_rate", "101"), ("payment_terms_days", "400"), ("iban", "FR00NOTOURS")],
 )
 def test_invalid_invoicing_settings_are_refused(client, connected, field, value) -> None:
     response = client.post(URL, invoicing(**{field: value}))
@@ -114,8 +114,9 @@ def test_change_credentials_with_the_same_validation(client, connected, sandbox)
     )
     assert response.status_code == 400
     body = response.content.decode()
-    assert "Qonto refuse ces identifiants" in body
-    assert 'id="id_qonto-secret_key_error"' in body
+    assert "Qonto ne reconnaît pas cet identifiant" in body
+    assert 'id="qonto-errors"' in body
+    assert body.count('aria-describedby="qonto-errors') == 2  # the login and the key, one message
     assert QontoConnection.objects.get(tenant=connected).secret_key == demo.QONTO_SECRET_KEY
     response = client.post(
         URL,
