@@ -3,7 +3,12 @@ from django.urls import include, path
 
 from connector import views as connector_views
 
+handler404 = "connector.views.page_not_found"
+handler500 = "connector.views.server_error"
+
 urlpatterns = [
+    path("favicon.svg", connector_views.favicon, name="favicon"),
+    path("favicon.ico", connector_views.favicon_ico),
     path("healthz", connector_views.healthz, name="healthz"),
     path("readyz", connector_views.readyz, name="readyz"),
     path("admin/", admin.site.urls),

@@ -1,9 +1,17 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponsePermanentRedirect,
+    HttpResponseServerError,
+    JsonResponse,
+)
 from django.shortcuts import render
+from django.template import loader
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -63,3 +71,37 @@ def _home_prices() -> dict[str, str]:
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "home.html", _home_prices())
+
+
+# --- favicon and error pages ---------------------------------------------------------------------
+# Production has no static file server (gunicorn only, no whitenoise): the favicon is served by
+# this view, from the file collectstatic would also pick up.
+_FAVICON = (Path(__file__).resolve().parent / "static" / "connector" / "favicon.svg").read_bytes()
+
+
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponse:
+    response = HttpResponse(_FAVICON, content_type="image/svg+xml")
+    response["Cache-Control"] = "public, max-age=604800"
+    return response
+
+
+@require_GET
+def favicon_ico(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico on their own; the SVG is the icon."""
+    return HttpResponsePermanentRedirect("/favicon.svg")
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Branded 404 in the visitor's language (LocaleMiddleware: session, cookie, Accept-Language)."""
+    return render(request, "404.html", status=404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """Branded 500, rendered without context processors: the database may be what failed."""
+    try:
+        body = loader.get_template("500.html").render({"request_id": getattr(request, "request_id", "")})
+    except Exception:  # the error page itself must never fail
+        logger.exception("500 page could not be rendered")
+        body = "<h1>Server Error (500)</h1>"
+    return HttpResponseServerError(body)

@@ -100,15 +100,15 @@ OAUTH_ERRORS = {
 }
 SETTINGS_LINK_ERRORS = {
     "expired": gettext_lazy(
-        "Ce lien a expiré (il est valable 15 minutes). Rouvrez les réglages depuis la carte Qonto du deal, "
-        "ou connectez-vous avec HubSpot."
+        "Ce lien a expiré (il est valable 15 minutes). Rouvrez les réglages depuis la carte Qonto de la "
+        "transaction, ou connectez-vous avec HubSpot."
     ),
     "invalid": gettext_lazy(
         "Ce lien n'est pas valide. Connectez-vous avec HubSpot pour ouvrir vos réglages."
     ),
     "used": gettext_lazy(
-        "Ce lien a déjà servi (il ne s'ouvre qu'une fois). Rechargez la carte Qonto du deal pour en "
-        "obtenir un nouveau, ou connectez-vous avec HubSpot."
+        "Ce lien a déjà servi (il ne s'ouvre qu'une fois). Rechargez la carte Qonto de la transaction "
+        "pour en obtenir un nouveau, ou connectez-vous avec HubSpot."
     ),
     "uninstalled": gettext_lazy(
         "L'application n'est plus installée sur ce compte HubSpot. "

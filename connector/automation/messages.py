@@ -71,9 +71,9 @@ def already_invoiced(kind_name: Any, invoice_label: Callable[[str], str]) -> dic
     return both(
         lambda lang: (
             gettext(
-                "Aucune facture créée : ce deal a déjà une facture de type « %(kind)s » (%(invoice)s). "
-                "L'automatisation ne crée jamais deux factures du même type pour un deal ; utilisez la "
-                "carte Qonto du deal pour en faire une autre."
+                "Aucune facture créée : cette transaction a déjà une facture de type « %(kind)s » "
+                "(%(invoice)s). L'automatisation ne crée jamais deux factures du même type pour une "
+                "transaction ; utilisez la carte Qonto de la transaction pour en faire une autre."
             )
             % {"kind": str(kind_name), "invoice": invoice_label(lang)}
         )
@@ -90,7 +90,9 @@ def invalid_input(field: str) -> dict[str, str]:
             "Aucune facture créée : pour un acompte, indiquez un pourcentage entre 1 et 99 "
             "(deux décimales au plus) dans l'action."
         ),
-        "object": lambda: gettext("Aucune facture créée : cette action ne s'utilise que sur des deals."),
+        "object": lambda: gettext(
+            "Aucune facture créée : cette action ne s'utilise que sur des transactions."
+        ),
     }
     return both(lambda lang: texts[field]())
 
@@ -122,10 +124,10 @@ def hubspot_unavailable() -> dict[str, str]:
     return both(
         lambda lang: gettext(
             "Aucune facture créée : HubSpot n'a pas pu être lu après plusieurs essais. Relancez l'action "
-            "ou utilisez la carte Qonto du deal."
+            "ou utilisez la carte Qonto de la transaction."
         )
     )
 
 
 def deal_not_found() -> dict[str, str]:
-    return both(lambda lang: gettext("Aucune facture créée : ce deal n'existe plus dans HubSpot."))
+    return both(lambda lang: gettext("Aucune facture créée : cette transaction n'existe plus dans HubSpot."))

@@ -224,7 +224,9 @@ class QontoCredentialsForm(forms.Form):
     def credentials_clean(self) -> bool:
         """The login, key, environment (and staging token) passed validation, whatever the rest."""
         data = getattr(self, "cleaned_data", {})
-        return bool(data.get("secret_key")) and not any(name in self.errors for name in self.CREDENTIAL_FIELDS)
+        return bool(data.get("secret_key")) and not any(
+            name in self.errors for name in self.CREDENTIAL_FIELDS
+        )
 
     def mark_key_kept(self) -> None:
         """Say next to the (empty) secret input that the verified key is kept: no need to retype it."""
@@ -258,9 +260,7 @@ class QontoConnectForm(QontoCredentialsForm):
     vat_rate = VatRateField(
         label=_("Taux de TVA par défaut (%)"),
         initial="20",
-        help_text=_(
-            "Par exemple 20, 20 % ou 5,5. Utilisé quand une ligne n'a pas son propre taux."
-        ),
+        help_text=_("Par exemple 20, 20 % ou 5,5. Utilisé quand une ligne n'a pas son propre taux."),
     )
 
     def __init__(
@@ -385,14 +385,14 @@ class StageRuleForm(forms.Form):
     """Settings › Automation: "when a deal enters stage X, create invoice Y" (off by default)."""
 
     enabled = forms.BooleanField(
-        label=_("Créer automatiquement une facture quand un deal entre dans la phase choisie"),
+        label=_("Créer automatiquement une facture quand une transaction entre dans la phase choisie"),
         required=False,
     )
     kind = forms.ChoiceField(
         label=_("Facture à créer"),
         choices=[
-            ("full", _("Facture complète (tout le deal)")),
-            ("deposit", _("Acompte (pourcentage du deal)")),
+            ("full", _("Facture complète (toute la transaction)")),
+            ("deposit", _("Acompte (pourcentage de la transaction)")),
             ("balance", _("Solde (ce qui reste à facturer)")),
         ],
         widget=forms.RadioSelect,
@@ -435,12 +435,12 @@ class StageRuleForm(forms.Form):
         }
         self.rule = rule
         self.fields["stage"] = forms.ChoiceField(
-            label=_("Phase du deal (pipeline › phase)"),
+            label=_("Phase de la transaction (pipeline › phase)"),
             choices=choices,
             required=False,
             help_text=_(
-                "La facture est créée quand un deal entre dans cette phase, pas pour les deals qui y "
-                "sont déjà."
+                "La facture est créée quand une transaction entre dans cette phase, pas pour les "
+                "transactions qui y sont déjà."
             ),
         )
         self.order_fields(["enabled", "stage", "kind", "percentage"])

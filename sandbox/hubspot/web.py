@@ -31,6 +31,8 @@ class HubSpotWebApp(AutomationPanel, CardFetchProxy):
     prefix = "/hubspot-app"
     rules = [
         Rule("/", endpoint="index", methods=["GET"]),
+        # HubSpot's deals index (what our "Ouvrir HubSpot" button opens): the demo deals index here.
+        Rule("/contacts/<int:portal_id>/objects/0-3/views/all/list", endpoint="deals_list", methods=["GET"]),
         Rule("/oauth/authorize", endpoint="authorize", methods=["GET"]),
         Rule("/oauth/<int:portal_id>/authorize", endpoint="authorize", methods=["GET"]),
         Rule("/oauth/authorize/decision", endpoint="decision", methods=["POST"]),
@@ -163,6 +165,9 @@ class HubSpotWebApp(AutomationPanel, CardFetchProxy):
                 "expires_at": self.clock.now().timestamp() + AUTH_CODE_TTL_S,
             }
         return _redirect(redirect_uri, {"code": code, "state": state})
+
+    def deals_list(self, request: Request, portal_id: int) -> Response:
+        return self.index(request)
 
     def index(self, request: Request) -> Response:
         sections = []

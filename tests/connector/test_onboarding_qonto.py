@@ -63,7 +63,7 @@ def test_url_and_page(client, tenant) -> None:
     assert '<html lang="fr">' in body
     assert 'aria-current="step"' in body
     assert "2 Connecter Qonto" in body
-    assert "3 Choisir un plan" in body
+    assert "3 Choisir une offre" in body
     # Labels tied to inputs; the secret input is a password, empty, autocomplete off.
     for field in ("organization_slug", "secret_key", "vat_rate", "siret_property", "staging_token"):
         assert f'for="id_{field}"' in body
@@ -403,7 +403,9 @@ def test_no_siret_guess_when_no_property_holds_sirets(client, tenant, sandbox) -
     api = hubspot(sandbox)
     with api.lock:
         for record in api.state["portals"][str(demo.PORTAL_ID)]["objects"]["companies"].values():
-            record["properties"]["siret"] = "pas encore renseigné" if record["properties"].get("siret") else ""
+            record["properties"]["siret"] = (
+                "pas encore renseigné" if record["properties"].get("siret") else ""
+            )
     body = client.get(URL).content.decode()
     assert '<option value="qonto_siret" selected>' in body
     assert "Présélectionnée" not in body

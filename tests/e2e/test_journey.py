@@ -92,7 +92,9 @@ def test_customer_journey_from_landing_page_to_paid_invoice(
 
     # 1. The landing page says what the product does and what it costs; "Installer" starts.
     page.goto(f"{live_server.url}/")
-    assert page.get_by_role("heading", name="Vos deals HubSpot deviennent des factures Qonto.").is_visible()
+    assert page.get_by_role(
+        "heading", name="Vos transactions HubSpot deviennent des factures Qonto."
+    ).is_visible()
     assert "39 € HT / mois" in page.inner_text("#price-monthly")
     assert "390 € HT / an" in page.inner_text("#price-annual")
     assert page.is_visible("#signin")
