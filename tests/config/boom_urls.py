@@ -3,7 +3,8 @@
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
 
-from config.urls import handler404, handler500, urlpatterns as site_urlpatterns
+from config.urls import handler404, handler500
+from config.urls import urlpatterns as site_urlpatterns
 
 
 def boom(request: HttpRequest) -> HttpResponse:

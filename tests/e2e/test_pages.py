@@ -228,14 +228,16 @@ def test_error_pages_in_english_and_french(live_server: Any, settings: Any, monk
         assert page.get_by_role("link", name="Back to the home page").is_visible()
         shot(page, "14-404-en")
         response = page.goto(f"{live_server.url}/boom")
-        assert response is not None and response.status == 500
+        assert response is not None
+        assert response.status == 500
         assert page.get_by_role("heading", name="Something went wrong on our side").is_visible()
         shot(page, "15-500-en")
         page.set_viewport_size(PHONE)
         assert no_sideways_scroll(page) <= PHONE["width"]
     with chromium_page(monkeypatch, locale="fr-FR") as page:
         response = page.goto(f"{live_server.url}/boom")
-        assert response is not None and response.status == 500
+        assert response is not None
+        assert response.status == 500
         assert page.get_by_role("heading", name="Une erreur est survenue de notre côté").is_visible()
         page.get_by_role("link", name="Retour à l'accueil").click()
         page.wait_for_url(f"{live_server.url}/")
