@@ -236,6 +236,7 @@ class QontoCredentialsForm(forms.Form):
         )
         self.fields["secret_key"].help_text = text
         self["secret_key"].help_text = text  # the bound field copied the old one when validating
+        self.fields["secret_key"].widget.attrs["placeholder"] = str(_("Clé vérifiée, gardée"))
 
     def flag_credentials(self, message: Any) -> None:
         """Qonto refused the login + key pair (401/404): one message, both fields marked invalid.

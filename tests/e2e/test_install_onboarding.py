@@ -72,7 +72,7 @@ def test_new_customer_installs_and_connects_qonto(live_server, live_sandbox, bro
     assert "Qonto Connector" in page.content()
     shot(page, "01-hubspot-consent")
 
-    # 2. Install → back on our site, signed in, on "Connecter Qonto" (step 2 of 3), in French.
+    # 2. Install → back on our site, signed in, on "Connecter Qonto" (step 2 of 4), in French.
     page.click("#install-button")
     page.wait_for_url(f"{live_server.url}/onboarding/qonto")
     assert page.locator("html").get_attribute("lang") == "fr"
@@ -82,13 +82,15 @@ def test_new_customer_installs_and_connects_qonto(live_server, live_sandbox, bro
     tenant = Tenant.objects.get(portal_id=demo.PORTAL_ID)
     assert HubSpotInstallation.objects.get(tenant=tenant).setup_completed_at is not None
 
-    # 3. Wrong credentials: the error is shown next to the secret key field.
+    # 3. Wrong credentials: one message right above the login and the key, both flagged.
     page.get_by_label("Identifiant de l'organisation (login)").fill(demo.QONTO_LOGIN)
     page.get_by_label("Clé secrète").fill("qsk_this_is_not_the_key")
     page.get_by_role("button", name="Connecter Qonto").click()
-    error = page.locator("#id_secret_key_error")
+    error = page.locator("#form-errors")
     error.wait_for()
-    assert "Qonto refuse ces identifiants" in error.inner_text()
+    assert "Qonto ne reconnaît pas cet identifiant" in error.inner_text()
+    assert page.get_attribute("#id_secret_key", "aria-invalid") == "true"
+    assert page.get_attribute("#id_organization_slug", "aria-invalid") == "true"
     assert page.get_by_label("Clé secrète").input_value() == ""  # never sent back
     shot(page, "03-wrong-credentials")
 

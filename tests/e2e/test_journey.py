@@ -112,7 +112,8 @@ def test_customer_journey_from_landing_page_to_paid_invoice(
     page.get_by_role("heading", name="Connectez votre compte Qonto").wait_for()
     page.get_by_label("Identifiant de l'organisation (login)").fill(demo.QONTO_LOGIN)
     page.get_by_label("Clé secrète").fill(demo.QONTO_SECRET_KEY)
-    page.select_option("#id_siret_property", "siret")
+    # Preselected: the demo portal's companies keep their SIRETs in its own "siret" property.
+    assert page.locator("#id_siret_property").input_value() == "siret"
     shot(page, "03-connect-qonto")
     page.get_by_role("button", name="Connecter Qonto").click()
     confirmation = page.locator(".alert.success").first
@@ -136,6 +137,7 @@ def test_customer_journey_from_landing_page_to_paid_invoice(
     page.wait_for_url(f"{live_server.url}/billing/return?session_id=*")
     page.wait_for_selector("#billing-activated", state="visible")
     assert "C'est prêt : le connecteur est activé." in page.inner_text("#billing-activated")
+    assert page.locator("#open-hubspot").is_visible()  # the main button: on to the deals in HubSpot
     shot(page, "07-activated")
     tenant = Tenant.objects.get(portal_id=demo.PORTAL_ID)
     assert tenant.siret_property == "siret"
