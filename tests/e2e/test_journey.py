@@ -114,6 +114,7 @@ def test_customer_journey_from_landing_page_to_paid_invoice(
     page.get_by_label("Clé secrète").fill(demo.QONTO_SECRET_KEY)
     # Preselected: the demo portal's companies keep their SIRETs in its own "siret" property.
     assert page.locator("#id_siret_property").input_value() == "siret"
+    page.locator("#id_siret_property").scroll_into_view_if_needed()
     shot(page, "03-connect-qonto")
     page.get_by_role("button", name="Connecter Qonto").click()
     confirmation = page.locator(".alert.success").first
