@@ -13,7 +13,9 @@ Per tenant (``tenant_sync``, in ``runs``), under a lock held across processes:
 4. ``deals``: the deals of every invoice seen (or credited, or deleted) are write-back
    candidates; a deal is written (``batch/update``, 100 per call) only when the fingerprint of its
    properties differs from the one last pushed;
-5. the cursor moves to the highest ``updated_at`` seen only once every page is committed and the
+5. ``pdfs``: the PDF note of invoices finalized lately (in Qonto directly, or a click whose polls
+   ran out) that are not noted on their deal yet is queued;
+6. the cursor moves to the highest ``updated_at`` seen only once every page is committed and the
    write-back is done; a run that dies half-way leaves it where it was and the next run re-lists
    and re-applies (idempotently) what it had already applied.
 

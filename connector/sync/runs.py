@@ -18,6 +18,7 @@ from connector.sync.credit_notes import credit_notes_sync
 from connector.sync.deals import deals_turning_overdue, write_back
 from connector.sync.drafts import drafts_after_full_listing, drafts_check_if_due, mark_drafts_checked
 from connector.sync.pages import apply_invoice_pages
+from connector.sync.pdfs import pdf_notes_due
 from connector.sync.stats import SyncStats
 
 logger = logging.getLogger(__name__)
@@ -65,6 +66,7 @@ def _run(*, tenant_id: int, full: bool) -> SyncRun:
             credit_notes_sync(tenant, qonto, cursor_from, stats)
             stats.dirty_deals |= deals_turning_overdue(tenant)
             write_back(tenant, stats, force=full)
+            pdf_notes_due(tenant, now=started)
             # Every page is committed and written back: only now may the cursor move.
             if stats.max_updated is not None:
                 Tenant.objects.filter(pk=tenant.pk).update(sync_cursor=stats.max_updated)
