@@ -43,6 +43,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # static files (admin CSS/JS), right after security
     "connector.middleware.RequestIdMiddleware",
     "connector.security.SecurityHeadersMiddleware",  # CSP, Permissions-Policy
     "hubspot_app.card_api.middleware.CardApiBodyLimitMiddleware",  # 413 in the card API's shape
@@ -124,6 +125,10 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Outside production (make run, tests) WhiteNoise serves the apps' static files straight from
+# their folders, without collectstatic; production serves the collected, hashed files.
+WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=True)
+WHITENOISE_AUTOREFRESH = env.bool("WHITENOISE_AUTOREFRESH", default=True)
 STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").exists() else []
 
 # --- Security (hardened further in production) --------------------------------------------------

@@ -13,6 +13,16 @@ from config.settings.base import *  # noqa: F403
 from config.settings.base import LOGGING, env
 
 DEBUG = False
+
+# Static files: `manage.py collectstatic` (run by the Procfile's web process before gunicorn)
+# writes hashed, compressed copies into STATIC_ROOT; WhiteNoise serves them with far-future
+# cache headers. Nothing is served from the source folders in production.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = False
+WHITENOISE_AUTOREFRESH = False
 SECRET_KEY = env("SECRET_KEY")
 FIELD_ENCRYPTION_KEY = env.list("FIELD_ENCRYPTION_KEY")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
