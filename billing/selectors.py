@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from billing import stripe_api
 from billing.models import Subscription
-from connector.models import Tenant
+from connector.models import NOT_LOADED, Tenant, loaded_relation
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +72,11 @@ def format_date(value: datetime) -> str:
 
 
 def subscription_get(*, tenant: Tenant) -> Subscription | None:
-    return Subscription.objects.filter(tenant=tenant).first()
+    """The tenant's subscription row: the one loaded with it (``select_related``), else a query."""
+    loaded = loaded_relation(tenant, "billing_subscription")
+    if loaded is NOT_LOADED:
+        return Subscription.objects.filter(tenant=tenant).first()
+    return loaded
 
 
 def tenant_can_invoice(tenant: Tenant, *, now: datetime | None = None) -> BillingDecision:

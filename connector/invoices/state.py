@@ -8,7 +8,7 @@ from datetime import date
 from django.utils import timezone
 
 from connector.invoicing.snapshot import TenantInvoiceSettings
-from connector.models import QontoConnection, Tenant
+from connector.models import NOT_LOADED, QontoConnection, Tenant, loaded_relation
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,7 +53,7 @@ def tenant_state(tenant: Tenant, *, lang: str = "fr") -> TenantState:
         return TenantState("uninstalled", None, _TENANT_MESSAGES["uninstalled"][lang])
     if tenant.status == Tenant.Status.SUSPENDED:
         return TenantState("suspended", None, _TENANT_MESSAGES["suspended"][lang])
-    connection = QontoConnection.objects.filter(tenant=tenant, verified_at__isnull=False).first()
+    connection = verified_connection(tenant)
     with translation.override(lang):
         decision = tenant_can_invoice(tenant)
     if connection is None:
@@ -66,6 +66,14 @@ def tenant_state(tenant: Tenant, *, lang: str = "fr") -> TenantState:
             "suspended", decision.plan, decision.message or _TENANT_MESSAGES["suspended"][lang]
         )
     return TenantState("needs_plan", decision.plan, decision.message or _TENANT_MESSAGES["needs_plan"][lang])
+
+
+def verified_connection(tenant: Tenant) -> QontoConnection | None:
+    """The tenant's verified Qonto connection: the one loaded with it (the card's read), else a query."""
+    loaded = loaded_relation(tenant, "qonto_connection")
+    if loaded is NOT_LOADED:
+        return QontoConnection.objects.filter(tenant=tenant, verified_at__isnull=False).first()
+    return loaded if loaded is not None and loaded.verified_at is not None else None
 
 
 def invoice_settings_for(tenant: Tenant) -> TenantInvoiceSettings:

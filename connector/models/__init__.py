@@ -9,7 +9,7 @@ The records live in one module per concern (``tenants``, ``invoices``, ``actions
 
 from connector.models.actions import InvoiceAction
 from connector.models.automation import AutomationRun, StageRule
-from connector.models.base import BaseModel
+from connector.models.base import NOT_LOADED, BaseModel, loaded_relation, mark_loaded_with
 from connector.models.history import HistoryCandidate, HistoryImport
 from connector.models.invoices import Deal, Invoice, QontoClientLink
 from connector.models.support import AuditLog, TaskFailure
@@ -17,6 +17,7 @@ from connector.models.sync import CreditNote, SyncRun
 from connector.models.tenants import QontoConnection, Tenant
 
 __all__ = [
+    "NOT_LOADED",
     "AuditLog",
     "AutomationRun",
     "BaseModel",
@@ -32,4 +33,6 @@ __all__ = [
     "SyncRun",
     "TaskFailure",
     "Tenant",
+    "loaded_relation",
+    "mark_loaded_with",
 ]

@@ -11,12 +11,13 @@ import dataclasses
 import logging
 
 from django.conf import settings
+from django.db.models import OuterRef, Subquery
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
 from connector.logging import bind_tenant
-from connector.models import Tenant
+from connector.models import SyncRun, Tenant, mark_loaded_with
 from hubspot_app.card_api.errors import CardApiError
 from hubspot_app.card_api.locale import caller_locale
 from hubspot_app.signature import SignatureError, SignatureMismatchError, verify_v3
@@ -37,6 +38,24 @@ class CardCaller:
     @property
     def is_authenticated(self) -> bool:
         return True
+
+
+def card_tenant(portal_id: int) -> Tenant | None:
+    """The installed tenant of ``portal_id`` with what every card call reads about it, in one query:
+    its Qonto connection, its subscription, and when a sync last read Qonto (``last_qonto_read_at``)."""
+    last_read = SyncRun.objects.filter(tenant=OuterRef("pk"), status=SyncRun.Status.SUCCEEDED).order_by(
+        "-started_at"
+    )
+    tenant = (
+        Tenant.objects.filter(portal_id=portal_id)
+        .exclude(status=Tenant.Status.UNINSTALLED)
+        .select_related("qonto_connection", "billing_subscription")
+        .annotate(last_qonto_read_at=Subquery(last_read.values("started_at")[:1]))
+        .first()
+    )
+    if tenant is not None:
+        mark_loaded_with(tenant, "qonto_connection", "billing_subscription")
+    return tenant
 
 
 class HubSpotSignatureAuthentication(BaseAuthentication):
@@ -73,11 +92,7 @@ class HubSpotSignatureAuthentication(BaseAuthentication):
         raw_portal = request.query_params.get("portalId", "")
         tenant = None
         if raw_portal.isascii() and raw_portal.isdecimal() and len(raw_portal) <= 19:
-            tenant = (
-                Tenant.objects.filter(portal_id=int(raw_portal))
-                .exclude(status=Tenant.Status.UNINSTALLED)
-                .first()
-            )
+            tenant = card_tenant(int(raw_portal))
         if tenant is None:
             raise CardApiError("unknown_portal", status=404, locale=locale)
         bind_tenant(tenant.portal_id)

@@ -31,7 +31,16 @@ from connector.invoicing.einvoicing import einvoicing_checklist, einvoicing_labe
 from connector.invoicing.problems import Problem
 from connector.invoicing.snapshot import CompanySnapshot, TenantInvoiceSettings
 from connector.invoicing.summary import deal_totals
-from connector.models import Deal, Invoice, InvoiceAction, QontoConnection, SyncRun, Tenant
+from connector.models import (
+    NOT_LOADED,
+    Deal,
+    Invoice,
+    InvoiceAction,
+    QontoConnection,
+    SyncRun,
+    Tenant,
+    loaded_relation,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -167,12 +176,15 @@ def _problem_json(problem: Problem, lang: str, links: dict[str, str | None]) -> 
 
 def _last_read_at(tenant: Tenant, deal: Deal | None) -> datetime | None:
     """When Qonto was last read for this deal: the card's Refresh or the last successful sync."""
-    synced = (
-        SyncRun.objects.filter(tenant=tenant, status=SyncRun.Status.SUCCEEDED)
-        .order_by("-started_at")
-        .values_list("started_at", flat=True)
-        .first()
-    )
+    if hasattr(tenant, "last_qonto_read_at"):  # annotated by the card's tenant read
+        synced = tenant.last_qonto_read_at
+    else:
+        synced = (
+            SyncRun.objects.filter(tenant=tenant, status=SyncRun.Status.SUCCEEDED)
+            .order_by("-started_at")
+            .values_list("started_at", flat=True)
+            .first()
+        )
     candidates = [t for t in (synced, deal.qonto_read_at if deal else None) if t is not None]
     return max(candidates) if candidates else None
 
@@ -198,9 +210,11 @@ def card_state(
     state = tenant_state(tenant, lang=lang)
     read = deal_snapshot_get(tenant=tenant, deal_id=deal_id)  # cached; ≤ 3 HubSpot calls on a miss
     snapshot = read.snapshot
-    connection = QontoConnection.objects.filter(tenant=tenant).first()
-    if connection is not None:
-        tenant.qonto_connection = connection  # invoice_settings_for reads it: no second query
+    connection = loaded_relation(tenant, "qonto_connection")  # loaded with the tenant (card auth)
+    if connection is NOT_LOADED:
+        connection = QontoConnection.objects.filter(tenant=tenant).first()
+        if connection is not None:
+            tenant.qonto_connection = connection  # invoice_settings_for reads it: no second query
     inv_settings = (
         invoice_settings_for(tenant)
         if connection is not None
