@@ -136,18 +136,14 @@ def _status_label(view: InvoiceView, lang: str, today: date | None) -> str:
     return label
 
 
-def _reference(view: InvoiceView, lang: str) -> str:
-    if view.number:
-        return view.number
-    if view.status == "failed":
-        return "—"
-    return "Draft" if lang == "en" else "Brouillon"
-
-
 def invoice_summary_line(view: InvoiceView, *, today: date | None = None) -> str:
-    """ "F-2026-0001 · Acompte 50 % · 7 200,00 € TTC · Payée le 02/12/2026 [· Avoir 1 200,00 € TTC]" """
-    parts = [_reference(view, "fr"), _kind_label(view, "fr"), f"{format_eur_fr(view.total)} TTC"]
-    parts.append(_status_label(view, "fr", today))
+    """ "F-2026-0001 · Acompte 50 % · 7 200,00 € TTC · Payée le 02/12/2026 [· Avoir 1 200,00 € TTC]"
+
+    The number leads once Qonto gave one; before that the line starts with the kind (the status
+    already says "Brouillon" or "Échec de la création": it is not said twice).
+    """
+    parts = [view.number] if view.number else []
+    parts += [_kind_label(view, "fr"), f"{format_eur_fr(view.total)} TTC", _status_label(view, "fr", today)]
     if view.credited_total > ZERO:
         parts.append(f"Avoir {format_eur_fr(view.credited_total)} TTC")
     return " · ".join(parts)

@@ -73,9 +73,9 @@ def test_summary_lines() -> None:
     )
     assert text.split("\n") == [
         f"F-2026-0001 · Acompte 50{NBSP}% · 7{NNBSP}200,00{NBSP}€ TTC · Payée le 02/12/2026",
-        f"Brouillon · Facture · 14{NNBSP}400,00{NBSP}€ TTC · Brouillon",
+        f"Facture · 14{NNBSP}400,00{NBSP}€ TTC · Brouillon",  # "Brouillon" once, no "—"
         f"F-2026-0003 · Solde · 1{NNBSP}234{NNBSP}567,80{NBSP}€ TTC · À payer, échéance le 25/12/2026",
-        f"— · Acompte 33,33{NBSP}% · 0,50{NBSP}€ TTC · Échec de la création",
+        f"Acompte 33,33{NBSP}% · 0,50{NBSP}€ TTC · Échec de la création",
     ]
 
 
