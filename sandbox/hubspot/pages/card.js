@@ -233,7 +233,8 @@
     return tags;
   }
   function invoiceRow(inv) {
-    var number = inv.number || (inv.status === "pending" ? "…" : "Brouillon");
+    // No number before Qonto gives one: "—" (the status column says Brouillon, once).
+    var number = inv.number || (inv.status === "pending" ? "…" : "—");
     var cells = [
       el("td", { className: "num", text: number }),
       el("td", { text: kindLabel(inv) }),

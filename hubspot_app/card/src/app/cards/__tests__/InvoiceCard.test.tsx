@@ -193,7 +193,7 @@ describe('invoice table and totals', () => {
     const cells = (id: string) => row(id).childNodes.map((cell) => allText(cell));
     const tag = (id: string) => r.findByTestId(StatusTag, `status-${id}`);
 
-    expect(cells('a')).toEqual(['Brouillon', 'Acompte 50 %', '7 200,00 €', 'Brouillon', '25/12/2026', 'Ouvrir dans Qonto']);
+    expect(cells('a')).toEqual(['—', 'Acompte 50 %', '7 200,00 €', 'Brouillon', '25/12/2026', 'Ouvrir dans Qonto']);
     expect(tag('a').props.variant).toBe('default');
     expect(r.findByTestId(Link, 'qonto-link-a').props.href).toEqual({ url: 'https://app.qonto.com/a', external: true });
 
@@ -532,7 +532,7 @@ describe('English', () => {
     await ready(r);
 
     const cells = (id: string) => r.findByTestId(TableRow, `invoice-row-${id}`).childNodes.map((cell) => allText(cell));
-    expect(cells('a')).toEqual(['Draft', 'Deposit 30%', '€4,320.00', 'Draft', '12/25/2026', 'Open in Qonto']);
+    expect(cells('a')).toEqual(['—', 'Deposit 30%', '€4,320.00', 'Draft', '12/25/2026', 'Open in Qonto']);
     expect(tagText(r, 'b')).toBe('Overdue');
     expect(r.findByTestId(Button, 'generate-full').text).toBe('Generate invoice');
     expect(r.findByTestId(Button, 'generate-deposit').text).toBe('Deposit 50%');

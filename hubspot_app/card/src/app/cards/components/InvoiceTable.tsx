@@ -59,7 +59,8 @@ export function InvoiceTable({ invoices, t, today }: { invoices: Invoice[]; t: M
           const tag = statusTag(t, invoice, today);
           return (
             <TableRow key={invoice.id} testId={`invoice-row-${invoice.id}`}>
-              <TableCell>{invoice.number || t.draftNumber}</TableCell>
+              {/* No number before Qonto gives one: "—" (the status tag says Brouillon, once). */}
+              <TableCell>{invoice.number || '—'}</TableCell>
               <TableCell>{kindLabel(t, invoice.kind, invoice.percentage)}</TableCell>
               <TableCell align="right">{formatMoney(t, invoice.total_amount, invoice.currency)}</TableCell>
               <TableCell>
