@@ -9,6 +9,11 @@ from typing import Any
 
 import pytest
 
+from sandbox import demo
+from sandbox.core import SandboxConfig
+from sandbox.testing import RunningSandbox, start_sandbox
+from tests.hubspot_app.sandbox_fixtures import point_settings_at_sandbox
+
 CHROMIUM = "/usr/bin/chromium"
 # Without the background-networking flags Chromium keeps trying to reach Google's hosts, which this
 # machine's closed network refuses.
@@ -58,3 +63,29 @@ def chromium_page(
         finally:
             context.close()
             browser.close()
+
+
+@contextmanager
+def sandbox_for_live_server(live_server: Any, settings: Any) -> Iterator[RunningSandbox]:
+    """HubSpot, Qonto and Stripe simulators pointed at ``live_server`` (OAuth redirect, card calls,
+    Stripe webhooks), our settings pointed at them; stopped afterwards."""
+    running = start_sandbox(
+        SandboxConfig(
+            port=0,
+            connector_base_url=live_server.url,
+            hubspot_redirect_uris=(f"{live_server.url}/hubspot/oauth/callback",),
+            stripe_webhook_url=f"{live_server.url}/billing/stripe/webhook",
+        )
+    )
+    point_settings_at_sandbox(settings, running, live_server.url)
+    cfg = running.sandbox.config
+    settings.STRIPE_SECRET_KEY = cfg.stripe_secret_key
+    settings.STRIPE_WEBHOOK_SECRET = cfg.stripe_webhook_secret
+    settings.STRIPE_PRICE_MONTHLY = demo.STRIPE_PRICE_MONTHLY
+    settings.STRIPE_PRICE_ANNUAL = demo.STRIPE_PRICE_ANNUAL
+    try:
+        yield running
+    finally:
+        # No webhook of this test may reach a flushed database afterwards.
+        running.provider("stripe").flush(10)
+        running.stop()

@@ -16,9 +16,8 @@ import pytest
 
 from connector.models import Invoice
 from sandbox import demo
-from sandbox.core import SandboxConfig
-from sandbox.testing import RunningSandbox, start_sandbox
-from tests.browser import chromium_page, requires_chromium
+from sandbox.testing import RunningSandbox
+from tests.browser import chromium_page, requires_chromium, sandbox_for_live_server
 from tests.invoice_world import make_operational_tenant
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "card"
@@ -32,16 +31,8 @@ pytestmark = [
 
 @pytest.fixture
 def card_sandbox(live_server: Any, settings: Any) -> Iterator[RunningSandbox]:
-    running = start_sandbox(SandboxConfig(port=0, connector_base_url=live_server.url))
-    for key, value in running.env.items():
-        setattr(settings, key, value)
-    cfg = running.sandbox.config
-    settings.PUBLIC_BASE_URL = live_server.url
-    settings.HUBSPOT_CLIENT_ID = cfg.hubspot_client_id
-    settings.HUBSPOT_CLIENT_SECRET = cfg.hubspot_client_secret
-    settings.HUBSPOT_APP_ID = cfg.hubspot_app_id
-    yield running
-    running.stop()
+    with sandbox_for_live_server(live_server, settings) as running:
+        yield running
 
 
 @pytest.fixture

@@ -17,9 +17,8 @@ import pytest
 from connector.models import QontoConnection, Tenant
 from hubspot_app.models import HubSpotInstallation
 from sandbox import demo
-from sandbox.core import SandboxConfig
-from sandbox.testing import RunningSandbox, start_sandbox
-from tests.browser import chromium_page, requires_chromium
+from sandbox.testing import RunningSandbox
+from tests.browser import chromium_page, requires_chromium, sandbox_for_live_server
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "onboarding"
 
@@ -37,25 +36,9 @@ def browser_page(monkeypatch: Any) -> Iterator[Any]:
 
 
 @pytest.fixture
-def live_sandbox(live_server, settings) -> Iterator[RunningSandbox]:
-    running = start_sandbox(
-        SandboxConfig(
-            port=0,
-            connector_base_url=live_server.url,
-            hubspot_redirect_uris=(f"{live_server.url}/hubspot/oauth/callback",),
-        )
-    )
-    for key, value in running.env.items():
-        setattr(settings, key, value)
-    cfg = running.sandbox.config
-    settings.PUBLIC_BASE_URL = live_server.url
-    settings.HUBSPOT_CLIENT_ID = cfg.hubspot_client_id
-    settings.HUBSPOT_CLIENT_SECRET = cfg.hubspot_client_secret
-    settings.HUBSPOT_APP_ID = cfg.hubspot_app_id
-    try:
+def live_sandbox(live_server: Any, settings: Any) -> Iterator[RunningSandbox]:
+    with sandbox_for_live_server(live_server, settings) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def shot(page, name: str) -> None:

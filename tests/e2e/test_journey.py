@@ -23,9 +23,8 @@ from billing.selectors import tenant_can_invoice
 from connector.models import Invoice, QontoConnection, Tenant
 from connector.sync_services import tenant_sync
 from sandbox import demo
-from sandbox.core import SandboxConfig
-from sandbox.testing import RunningSandbox, start_sandbox
-from tests.browser import chromium_page, requires_chromium
+from sandbox.testing import RunningSandbox
+from tests.browser import chromium_page, requires_chromium, sandbox_for_live_server
 
 # The README's screenshots are refreshed on demand (UPDATE_DOCS_SCREENSHOTS=1 make test-python);
 # ordinary runs write to test-artifacts/ so a test run never changes committed files.
@@ -46,31 +45,8 @@ pytestmark = [
 @pytest.fixture
 def journey_sandbox(live_server: Any, settings: Any) -> Iterator[RunningSandbox]:
     """HubSpot, Qonto and Stripe simulators pointed at ``live_server`` (OAuth redirect, webhooks)."""
-    running = start_sandbox(
-        SandboxConfig(
-            port=0,
-            connector_base_url=live_server.url,
-            hubspot_redirect_uris=(f"{live_server.url}/hubspot/oauth/callback",),
-            stripe_webhook_url=f"{live_server.url}/billing/stripe/webhook",
-        )
-    )
-    for key, value in running.env.items():
-        setattr(settings, key, value)
-    cfg = running.sandbox.config
-    settings.PUBLIC_BASE_URL = live_server.url
-    settings.HUBSPOT_CLIENT_ID = cfg.hubspot_client_id
-    settings.HUBSPOT_CLIENT_SECRET = cfg.hubspot_client_secret
-    settings.HUBSPOT_APP_ID = cfg.hubspot_app_id
-    settings.STRIPE_SECRET_KEY = cfg.stripe_secret_key
-    settings.STRIPE_WEBHOOK_SECRET = cfg.stripe_webhook_secret
-    settings.STRIPE_PRICE_MONTHLY = demo.STRIPE_PRICE_MONTHLY
-    settings.STRIPE_PRICE_ANNUAL = demo.STRIPE_PRICE_ANNUAL
-    try:
+    with sandbox_for_live_server(live_server, settings) as running:
         yield running
-    finally:
-        # No webhook of this test may reach a flushed database afterwards.
-        running.provider("stripe").flush(10)
-        running.stop()
 
 
 @pytest.fixture

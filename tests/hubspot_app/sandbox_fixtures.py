@@ -54,15 +54,20 @@ def running_sandbox_fixture() -> Iterator[RunningSandbox]:
 def sandbox_fixture(running_sandbox: RunningSandbox, settings: Any) -> RunningSandbox:
     """The sandbox, reset to its demo data, with our settings pointing at it."""
     running_sandbox.sandbox.reset()
-    for key, value in running_sandbox.env.items():
+    point_settings_at_sandbox(settings, running_sandbox, TEST_PUBLIC_BASE_URL)
+    settings.QONTO_STAGING_TOKEN = ""
+    return running_sandbox
+
+
+def point_settings_at_sandbox(settings: Any, running: RunningSandbox, public_base_url: str) -> None:
+    """Our settings pointing at the simulators: their base URLs and the HubSpot app's credentials."""
+    for key, value in running.env.items():
         setattr(settings, key, value)
-    cfg = running_sandbox.sandbox.config
-    settings.PUBLIC_BASE_URL = TEST_PUBLIC_BASE_URL
+    cfg = running.sandbox.config
+    settings.PUBLIC_BASE_URL = public_base_url
     settings.HUBSPOT_CLIENT_ID = cfg.hubspot_client_id
     settings.HUBSPOT_CLIENT_SECRET = cfg.hubspot_client_secret
     settings.HUBSPOT_APP_ID = cfg.hubspot_app_id
-    settings.QONTO_STAGING_TOKEN = ""
-    return running_sandbox
 
 
 def hubspot(sb: RunningSandbox) -> Any:
