@@ -8,7 +8,7 @@ from decimal import Decimal
 import factory
 from django.utils import timezone
 
-from connector.models import QontoConnection, Tenant
+from connector.models import Deal, Invoice, QontoConnection, Tenant
 from hubspot_app.models import HubSpotInstallation
 from hubspot_app.scopes import OPTIONAL_SCOPES, REQUIRED_SCOPES
 
@@ -46,3 +46,24 @@ class HubSpotInstallationFactory(factory.django.DjangoModelFactory):
     scopes = factory.LazyFunction(lambda: [*REQUIRED_SCOPES, *OPTIONAL_SCOPES])  # all granted
     installer_email = "admin@example.fr"
     installed_at = factory.LazyFunction(timezone.now)
+
+
+def lumiere_unpaid_invoice(tenant: Tenant, key: str) -> Invoice:
+    """The support admin's example: deal 9001 "Refonte" and its unpaid invoice F-2026-0042 of
+    14 017,00 € (``key`` names its idempotency key and reference)."""
+    deal = Deal.objects.create(
+        tenant=tenant, hubspot_deal_id="9001", name="Refonte", amount=Decimal("11680.83")
+    )
+    return Invoice.objects.create(
+        tenant=tenant,
+        deal=deal,
+        hubspot_deal_id="9001",
+        kind=Invoice.Kind.FULL,
+        status=Invoice.Status.UNPAID,
+        idempotency_key=f"k-{key}",
+        reference=f"Refonte QC-{key}",
+        number="F-2026-0042",
+        subtotal_amount=Decimal("11680.83"),
+        vat_amount=Decimal("2336.17"),
+        total_amount=Decimal("14017.00"),
+    )

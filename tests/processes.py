@@ -69,15 +69,18 @@ def celery_worker(
         log.close()
 
 
-def wait_for(predicate, timeout: float = 30.0, interval: float = 0.1):  # type: ignore[no-untyped-def]
-    """Poll ``predicate`` until it returns a truthy value; return it or raise AssertionError."""
+def wait_for(predicate, timeout: float = 30.0, interval: float = 0.1, *, what: str = ""):  # type: ignore[no-untyped-def]
+    """Poll ``predicate`` until it returns a truthy value; return it or raise AssertionError
+    (naming ``what`` when given)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
         if value:
             return value
         time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout} s")
+    raise AssertionError(
+        f"{what}: not within {timeout} s" if what else f"condition not met within {timeout} s"
+    )
 
 
 @contextmanager

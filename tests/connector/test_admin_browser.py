@@ -10,7 +10,6 @@ Debian's Chromium only (``tests/browser.py``), never a downloaded browser.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +18,14 @@ from django.contrib.auth.models import Group, User
 
 from billing.models import Subscription
 from connector.audit import ADMIN_GROUP, support_groups_ensure
-from connector.models import AuditLog, Deal, Invoice, Tenant
+from connector.models import AuditLog, Tenant
 from tests.browser import chromium_page, requires_chromium
-from tests.factories import HubSpotInstallationFactory, QontoConnectionFactory, TenantFactory
+from tests.factories import (
+    HubSpotInstallationFactory,
+    QontoConnectionFactory,
+    TenantFactory,
+    lumiere_unpaid_invoice,
+)
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "admin"
 AMOUNT_FR = "14\u202f017,00\u00a0€"
@@ -54,22 +58,7 @@ def tenant(db: Any) -> Tenant:
         status="active",
         plan="monthly",
     )
-    deal = Deal.objects.create(
-        tenant=tenant, hubspot_deal_id="9001", name="Refonte", amount=Decimal("11680.83")
-    )
-    Invoice.objects.create(
-        tenant=tenant,
-        deal=deal,
-        hubspot_deal_id="9001",
-        kind=Invoice.Kind.FULL,
-        status=Invoice.Status.UNPAID,
-        idempotency_key="k-b1",
-        reference="Refonte QC-b1",
-        number="F-2026-0042",
-        subtotal_amount=Decimal("11680.83"),
-        vat_amount=Decimal("2336.17"),
-        total_amount=Decimal("14017.00"),
-    )
+    lumiere_unpaid_invoice(tenant, "b1")
     return tenant
 
 

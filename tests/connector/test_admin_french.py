@@ -15,8 +15,8 @@ from django.utils.translation import trans_real
 from billing.models import StripeEvent, Subscription
 from connector.admin.formatting import fmt_money, fmt_percent
 from connector.audit import ADMIN_GROUP, support_groups_ensure
-from connector.models import AuditLog, Deal, Invoice, Tenant
-from tests.factories import QontoConnectionFactory, TenantFactory
+from connector.models import AuditLog, Invoice, Tenant
+from tests.factories import QontoConnectionFactory, TenantFactory, lumiere_unpaid_invoice
 
 pytestmark = pytest.mark.django_db
 
@@ -41,22 +41,7 @@ def agent(client):  # type: ignore[no-untyped-def]
 def tenant(db) -> Tenant:  # type: ignore[no-untyped-def]
     tenant = TenantFactory(name="Agence Lumière")
     QontoConnectionFactory(tenant=tenant)
-    deal = Deal.objects.create(
-        tenant=tenant, hubspot_deal_id="9001", name="Refonte", amount=Decimal("11680.83")
-    )
-    Invoice.objects.create(
-        tenant=tenant,
-        deal=deal,
-        hubspot_deal_id="9001",
-        kind=Invoice.Kind.FULL,
-        status=Invoice.Status.UNPAID,
-        idempotency_key="k-1",
-        reference="Refonte QC-1",
-        number="F-2026-0042",
-        subtotal_amount=Decimal("11680.83"),
-        vat_amount=Decimal("2336.17"),
-        total_amount=Decimal("14017.00"),
-    )
+    lumiere_unpaid_invoice(tenant, "1")
     return tenant
 
 

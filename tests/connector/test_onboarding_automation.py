@@ -12,21 +12,13 @@ from sandbox import demo
 from sandbox.core import FaultRule
 from tests.hubspot_app.sandbox_fixtures import (  # noqa: F401 - fixtures
     hubspot,
-    install_in_simulator,
-    login,
     running_sandbox_fixture,
     sandbox_fixture,
+    signed_in_fixture,
 )
 
 pytestmark = pytest.mark.django_db
 URL = "/settings"
-
-
-@pytest.fixture
-def signed_in(client, sandbox):  # type: ignore[no-untyped-def]
-    tenant = install_in_simulator(sandbox)
-    login(client, tenant)
-    return tenant
 
 
 def test_the_page_lists_the_portals_stages_by_pipeline(client, sandbox, signed_in) -> None:

@@ -16,6 +16,7 @@ from tests.hubspot_app.sandbox_fixtures import (  # noqa: F401 - fixtures
     login,
     running_sandbox_fixture,
     sandbox_fixture,
+    signed_in_fixture,
 )
 
 pytestmark = pytest.mark.django_db
@@ -23,9 +24,7 @@ URL = "/settings"
 
 
 @pytest.fixture
-def connected(client, sandbox):
-    tenant = install_in_simulator(sandbox)
-    login(client, tenant)
+def connected(client, signed_in):
     response = client.post(
         reverse("onboarding_qonto"),
         {
@@ -38,7 +37,7 @@ def connected(client, sandbox):
         },
     )
     assert response.status_code == 302
-    return tenant
+    return signed_in
 
 
 def invoicing(**overrides):

@@ -70,6 +70,14 @@ def point_settings_at_sandbox(settings: Any, running: RunningSandbox, public_bas
     settings.HUBSPOT_APP_ID = cfg.hubspot_app_id
 
 
+@pytest.fixture(name="signed_in")
+def signed_in_fixture(client: Any, sandbox: RunningSandbox) -> Tenant:
+    """The app installed on the demo portal (simulator), its installer signed in on ``client``."""
+    tenant = install_in_simulator(sandbox)
+    login(client, tenant)
+    return tenant
+
+
 def hubspot(sb: RunningSandbox) -> Any:
     return sb.provider("hubspot")
 

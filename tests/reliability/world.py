@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -20,7 +19,7 @@ from hubspot_app.models import HubSpotInstallation
 from sandbox import demo
 from sandbox.testing import RunningSandbox
 from tests.hubspot_app.sandbox_fixtures import app_optional_scopes, app_required_scopes
-from tests.processes import celery_worker, tasks_sent_to_broker
+from tests.processes import celery_worker, tasks_sent_to_broker, wait_for
 
 FIRST_LOAD_PORTAL = 40_000_000
 
@@ -69,13 +68,7 @@ def child_pids(pid: int) -> list[int]:
 
 
 def wait_until(predicate: Any, timeout: float, what: str, interval: float = 0.1) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"{what}: not within {timeout} s")
+    return wait_for(predicate, timeout, interval, what=what)
 
 
 def settled(invoice_pk: Any, *, written_back: bool = True) -> Invoice | None:
