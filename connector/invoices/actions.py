@@ -21,6 +21,7 @@ from connector import jobs
 from connector.audit import audit
 from connector.exceptions import ApplicationError
 from connector.invoices.state import tenant_state
+from connector.logging import bind_tenant
 from connector.models import AuditLog, Invoice, InvoiceAction, Tenant
 
 logger = logging.getLogger(__name__)
@@ -311,6 +312,23 @@ def action_start(action_id: int) -> InvoiceAction | None:
         action.status = InvoiceAction.Status.RUNNING
         action.attempts += 1
         action.save(update_fields=["status", "attempts", "updated_at"])
+    return action
+
+
+def action_begin(action_id: int) -> InvoiceAction | None:
+    """The worker's first step for a finalize or a send: the action RUNNING, the log bound to its
+    tenant, and the tenant still allowed to act (else FAILED ``tenant_not_operational``, nothing
+    asked of Qonto). None when there is nothing to do."""
+    action = action_start(action_id)
+    if action is None:
+        return None
+    bind_tenant(action.tenant.portal_id)
+    state = tenant_state(action.tenant)
+    if not state.operational:
+        action_finish(
+            action, error_code="tenant_not_operational", error_message=state.message or state.status
+        )
+        return None
     return action
 
 

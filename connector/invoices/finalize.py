@@ -17,10 +17,8 @@ from django.db import transaction
 
 from connector import jobs
 from connector.exceptions import QontoPermanentError, RetryableError
-from connector.invoices.actions import action_finish, action_requeue, action_start
+from connector.invoices.actions import action_begin, action_finish, action_requeue
 from connector.invoices.apply import apply_qonto_invoice
-from connector.invoices.state import tenant_state
-from connector.logging import bind_tenant
 from connector.models import Invoice, InvoiceAction
 from connector.qonto_client import QontoClient, QontoValidationError
 from connector.ratelimit import qonto_limiter
@@ -49,15 +47,8 @@ def refusal_detail(exc: QontoPermanentError) -> str:
 
 def invoice_finalize_run(*, action_id: int) -> None:
     """Finalize the action's invoice in Qonto and record what Qonto answers (idempotent)."""
-    action = action_start(action_id)
+    action = action_begin(action_id)
     if action is None:
-        return
-    bind_tenant(action.tenant.portal_id)
-    state = tenant_state(action.tenant)
-    if not state.operational:
-        action_finish(
-            action, error_code="tenant_not_operational", error_message=state.message or state.status
-        )
         return
     inv = action.invoice
     qonto = qonto_for(action)

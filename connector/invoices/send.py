@@ -17,10 +17,8 @@ from django.utils import timezone
 
 from connector import jobs
 from connector.exceptions import QontoPermanentError, QontoRetryableError
-from connector.invoices.actions import action_finish, action_requeue, action_start
+from connector.invoices.actions import action_begin, action_finish, action_requeue
 from connector.invoices.finalize import qonto_for, qonto_key, refusal_detail
-from connector.invoices.state import tenant_state
-from connector.logging import bind_tenant
 from connector.models import Invoice, InvoiceAction
 from connector.qonto_client import QontoRateLimitedError
 
@@ -29,15 +27,8 @@ logger = logging.getLogger(__name__)
 
 def invoice_send_run(*, action_id: int) -> None:
     """E-mail the action's invoice through Qonto, once."""
-    action = action_start(action_id)
+    action = action_begin(action_id)
     if action is None:
-        return
-    bind_tenant(action.tenant.portal_id)
-    state = tenant_state(action.tenant)
-    if not state.operational:
-        action_finish(
-            action, error_code="tenant_not_operational", error_message=state.message or state.status
-        )
         return
     inv = action.invoice
     qonto = qonto_for(action)

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from connector.invoices.request import invoice_request_create
-from connector.models import AuditLog, Invoice, InvoiceAction
+from connector.models import AuditLog, Invoice, InvoiceAction, Tenant
 from sandbox import demo
 from tests.hubspot_app.sandbox_fixtures import running_sandbox_fixture, sandbox_fixture  # noqa: F401
 from tests.hubspot_app.test_card_api import assert_error_shape, call
@@ -175,3 +175,45 @@ def test_a_forged_pdf_link_is_refused(client, invoice_world: InvoiceWorld) -> No
     response = client.get("/invoices/pdf/not-a-token")
     assert response.status_code == 404
     assert "n'est pas valide" in response.content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("kind", ["finalize", "send"])
+def test_a_suspended_tenants_finalize_or_send_never_reaches_qonto(
+    client, invoice_world: InvoiceWorld, django_capture_on_commit_callbacks, kind
+) -> None:  # type: ignore[no-untyped-def]
+    world = invoice_world
+    inv = _draft(world, django_capture_on_commit_callbacks)
+    if kind == "send":
+        Invoice.objects.filter(pk=inv.pk).update(status=Invoice.Status.UNPAID)
+    path = f"/invoices/{inv.pk}/{kind}"
+    body = {"send_to": ["compta@acme.example"], "email_title": "Votre facture"} if kind == "send" else {}
+    operational = world.tenant.status
+    suspended = Tenant.objects.filter(pk=world.tenant.pk)
+
+    # Suspended before the click: refused, nothing recorded, nothing queued.
+    suspended.update(status=Tenant.Status.SUSPENDED)
+    refused = call(client, world, "POST", path, {**body, "idempotency_key": f"{kind}-suspended-01"})
+    assert_error_shape(refused, 422, "tenant_not_operational")
+    assert not InvoiceAction.objects.exists()
+
+    # Suspended while the click waits in the queue: the worker fails the action before any Qonto call.
+    suspended.update(status=operational)
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        accepted = call(client, world, "POST", path, {**body, "idempotency_key": f"{kind}-suspended-02"})
+    assert accepted.status_code == 202, accepted.content
+    suspended.update(status=Tenant.Status.SUSPENDED)
+    qonto_calls = len(world.sb.sandbox.log.entries("qonto"))
+    for run in queued:
+        run()
+    action = InvoiceAction.objects.get()
+    assert (action.kind, action.status, action.error_code) == (
+        kind,
+        InvoiceAction.Status.FAILED,
+        "tenant_not_operational",
+    )
+    assert len(world.sb.sandbox.log.entries("qonto")) == qonto_calls
+    assert not _qonto_requests(world, f"/{kind}")
+    qonto = world.qonto.get_invoice(str(inv.qonto_invoice_id))
+    assert qonto["status"] == "draft"
+    assert not qonto.get("sent_emails")
