@@ -131,7 +131,11 @@ def status(request: HttpRequest) -> JsonResponse:
 @require_GET
 @tenant_required
 def overview(request: HttpRequest) -> HttpResponse:
-    tenant = _tenant(request)
+    return _overview_render(request, _tenant(request))
+
+
+def _overview_render(request: HttpRequest, tenant: Any, *, status: int = 200, **extra: Any) -> HttpResponse:
+    """The subscription page for ``tenant``; ``extra`` adds to its context (e.g. ``error``)."""
     return render(
         request,
         "billing/overview.html",
@@ -140,7 +144,9 @@ def overview(request: HttpRequest) -> HttpResponse:
             "decision": selectors.tenant_can_invoice(tenant),
             "subscription": selectors.subscription_get(tenant=tenant),
             "can_checkout": selectors.checkout_allowed(tenant=tenant),
+            **extra,
         },
+        status=status,
     )
 
 
@@ -152,18 +158,7 @@ def portal(request: HttpRequest) -> HttpResponse:
     try:
         url = services.billing_portal_session_create(tenant=tenant, language=get_language())
     except BillingError as exc:
-        return render(
-            request,
-            "billing/overview.html",
-            {
-                "tenant": tenant,
-                "decision": selectors.tenant_can_invoice(tenant),
-                "subscription": selectors.subscription_get(tenant=tenant),
-                "can_checkout": selectors.checkout_allowed(tenant=tenant),
-                "error": exc.user_message,
-            },
-            status=503 if exc.retryable else 400,
-        )
+        return _overview_render(request, tenant, error=exc.user_message, status=503 if exc.retryable else 400)
     return HttpResponseRedirect(url, status=303)
 
 

@@ -35,9 +35,9 @@ def subtotal_by_vat_of(data: dict[str, Any]) -> dict[str, str] | None:
     return {rate: f"{amount:.2f}" for rate, amount in sorted(out.items())}
 
 
-def apply_qonto_invoice(inv: Invoice, data: dict[str, Any]) -> bool:
-    """Copy what Qonto says about an invoice onto our row. Returns True if anything changed."""
-    before = (
+def _tracked(inv: Invoice) -> tuple[Any, ...]:
+    """The fields whose change makes ``apply_qonto_invoice`` report one."""
+    return (
         inv.status,
         inv.number,
         inv.total_amount,
@@ -47,6 +47,11 @@ def apply_qonto_invoice(inv: Invoice, data: dict[str, Any]) -> bool:
         inv.qonto_subtotal_by_vat,
         inv.einvoicing_status,
     )
+
+
+def apply_qonto_invoice(inv: Invoice, data: dict[str, Any]) -> bool:
+    """Copy what Qonto says about an invoice onto our row. Returns True if anything changed."""
+    before = _tracked(inv)
     status = str(data.get("status") or "").lower()
     inv.qonto_invoice_id = str(data.get("id")) if data.get("id") else inv.qonto_invoice_id
     if status in ("draft", "unpaid", "paid", "canceled"):
@@ -74,17 +79,7 @@ def apply_qonto_invoice(inv: Invoice, data: dict[str, Any]) -> bool:
         inv.einvoicing_status = str(data.get("einvoicing_status") or "")[:40]
     if data.get("attachment_id"):  # the PDF, ~10 s after finalize [doc]
         inv.attachment_id = str(data["attachment_id"])[:64]
-    after = (
-        inv.status,
-        inv.number,
-        inv.total_amount,
-        inv.paid_at,
-        inv.due_date,
-        inv.qonto_url,
-        inv.qonto_subtotal_by_vat,
-        inv.einvoicing_status,
-    )
-    return before != after
+    return before != _tracked(inv)
 
 
 def _amount(obj: Any) -> Decimal:
