@@ -30,6 +30,8 @@ CHROMIUM_ARGS = [
 requires_chromium = pytest.mark.skipif(
     shutil.which(CHROMIUM) is None, reason="Debian's Chromium is not installed"
 )
+# A browser test's marks: Chromium, and a live server that needs a transactional database.
+BROWSER_TEST = [pytest.mark.browser, pytest.mark.django_db(transaction=True), requires_chromium]
 
 
 @contextmanager

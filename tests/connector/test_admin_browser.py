@@ -19,7 +19,7 @@ from django.contrib.auth.models import Group, User
 from billing.models import Subscription
 from connector.audit import ADMIN_GROUP, support_groups_ensure
 from connector.models import AuditLog, Tenant
-from tests.browser import chromium_page, requires_chromium
+from tests.browser import BROWSER_TEST, chromium_page
 from tests.factories import (
     HubSpotInstallationFactory,
     QontoConnectionFactory,
@@ -31,11 +31,7 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "admin"
 AMOUNT_FR = "14\u202f017,00\u00a0€"
 PASSWORD = "agent-password-0123"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.django_db(transaction=True),
-    requires_chromium,
-]
+pytestmark = BROWSER_TEST
 
 
 @pytest.fixture

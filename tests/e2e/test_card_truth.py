@@ -21,12 +21,12 @@ import pytest
 from connector.models import Deal, Invoice
 from sandbox import demo
 from sandbox.testing import RunningSandbox
-from tests.browser import chromium_page, requires_chromium, sandbox_for_live_server
+from tests.browser import BROWSER_TEST, chromium_page, sandbox_for_live_server
 from tests.invoice_world import make_operational_tenant
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "card-truth"
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), requires_chromium]
+pytestmark = BROWSER_TEST
 
 
 @pytest.fixture

@@ -17,28 +17,18 @@ import pytest
 from connector.models import Invoice
 from sandbox import demo
 from sandbox.testing import RunningSandbox
-from tests.browser import chromium_page, requires_chromium, sandbox_for_live_server
+from tests.browser import BROWSER_TEST, sandbox_for_live_server
 from tests.invoice_world import make_operational_tenant
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "card"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.django_db(transaction=True),
-    requires_chromium,
-]
+pytestmark = BROWSER_TEST
 
 
 @pytest.fixture
 def card_sandbox(live_server: Any, settings: Any) -> Iterator[RunningSandbox]:
     with sandbox_for_live_server(live_server, settings) as running:
         yield running
-
-
-@pytest.fixture
-def page(monkeypatch: Any) -> Iterator[Any]:
-    with chromium_page(monkeypatch, height=900, timeout_ms=20000) as page:
-        yield page
 
 
 def deal_url(sb: RunningSandbox, deal_id: str) -> str:

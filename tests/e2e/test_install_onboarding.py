@@ -18,15 +18,11 @@ from connector.models import QontoConnection, Tenant
 from hubspot_app.models import HubSpotInstallation
 from sandbox import demo
 from sandbox.testing import RunningSandbox
-from tests.browser import chromium_page, requires_chromium, sandbox_for_live_server
+from tests.browser import BROWSER_TEST, chromium_page, sandbox_for_live_server
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "onboarding"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.django_db(transaction=True),
-    requires_chromium,
-]
+pytestmark = BROWSER_TEST
 
 
 @pytest.fixture

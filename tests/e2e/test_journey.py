@@ -24,7 +24,7 @@ from connector.models import Invoice, QontoConnection, Tenant
 from connector.sync_services import tenant_sync
 from sandbox import demo
 from sandbox.testing import RunningSandbox
-from tests.browser import chromium_page, requires_chromium, sandbox_for_live_server
+from tests.browser import BROWSER_TEST, chromium_page, sandbox_for_live_server
 
 # The README's screenshots are refreshed on demand (UPDATE_DOCS_SCREENSHOTS=1 make test-python);
 # ordinary runs write to test-artifacts/ so a test run never changes committed files.
@@ -35,11 +35,7 @@ SCREENSHOTS = (
     else _ROOT / "test-artifacts" / "journey"
 )
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.django_db(transaction=True),
-    requires_chromium,
-]
+pytestmark = BROWSER_TEST
 
 
 @pytest.fixture

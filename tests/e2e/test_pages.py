@@ -18,16 +18,12 @@ import pytest
 from connector.models import QontoConnection, Tenant
 from sandbox import demo
 from sandbox.testing import RunningSandbox
-from tests.browser import chromium_page, requires_chromium, sandbox_for_live_server
+from tests.browser import BROWSER_TEST, chromium_page, sandbox_for_live_server
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "pages"
 PHONE = {"width": 390, "height": 844}
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.django_db(transaction=True),
-    requires_chromium,
-]
+pytestmark = BROWSER_TEST
 
 
 @pytest.fixture
@@ -35,12 +31,6 @@ def world(live_server: Any, settings: Any) -> Iterator[RunningSandbox]:
     """HubSpot, Qonto and Stripe simulators pointed at ``live_server``."""
     with sandbox_for_live_server(live_server, settings) as running:
         yield running
-
-
-@pytest.fixture
-def page(monkeypatch: Any) -> Iterator[Any]:
-    with chromium_page(monkeypatch, height=900, timeout_ms=20000) as page:
-        yield page
 
 
 def shot(page: Any, name: str) -> None:
