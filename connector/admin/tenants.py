@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.utils import flatten_fieldsets
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -85,27 +86,8 @@ class TenantAdmin(ReadOnlyMixin, TenantActionsAdmin):
         ),
         (_("Diagnostic"), {"fields": ("diagnosis", "recent_audit")}),
     )
-    readonly_fields = (
-        "portal_id",
-        "name",
-        "hub_domain",
-        "status",
-        "status_reason",
-        "status_changed_at",
-        "created_at",
-        "billing_detail",
-        "qonto_detail",
-        "hubspot_detail",
-        "payment_terms_days",
-        "siret_property",
-        "allow_siren",
-        "sync_cursor",
-        "last_synced_at",
-        "recent_syncs",
-        "recent_invoices",
-        "diagnosis",
-        "recent_audit",
-    )
+    # Every field the page shows is read-only: the same names, in the fieldsets' order.
+    readonly_fields = flatten_fieldsets(fieldsets)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Tenant]:
         latest_run = SyncRun.objects.filter(tenant=OuterRef("pk")).order_by("-started_at")
