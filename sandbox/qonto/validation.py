@@ -131,18 +131,7 @@ class InvoiceValidation(Items, Serializers):
             number = None
         # free texts
         texts: dict[str, str | None] = {}
-        for key in (
-            "purchase_order",
-            "header",
-            "footer",
-            "terms_and_conditions",
-            "discount_conditions",
-            "late_payment_penalties",
-            "legal_fixed_compensation",
-            "contact_email",
-            "upload_id",
-            "quote_id",
-        ):
+        for key in ("purchase_order", *MENTION_FIELDS, "contact_email", "upload_id", "quote_id"):
             value = body.get(key)
             if value is not None and not isinstance(value, str):
                 add_error(errors, "invalid", f"{key} must be a string", key)

@@ -42,6 +42,15 @@ def create(client: Any, world: InvoiceWorld, deal_id: str = demo.DEAL_COMPLETE_I
     return call(client, world, "POST", f"/deals/{deal_id}/invoices", body)
 
 
+def deal_page_properties(world: InvoiceWorld, deal_id: str = demo.DEAL_COMPLETE_ID) -> dict[str, str]:
+    """The deal's properties as the simulated deal page shows them (labels, Paris time)."""
+    page = requests.get(
+        f"{world.sb.url}/hubspot-app/contacts/{demo.PORTAL_ID}/record/0-3/{deal_id}/properties.json",
+        timeout=5,
+    ).json()
+    return {p["name"]: p["value"] for p in page["properties"]}
+
+
 def qonto_list_calls(world: InvoiceWorld) -> list[Any]:
     return [e for e in world.sb.sandbox.log.entries("qonto") if e.path.startswith("/v2/client_invoices")]
 
@@ -112,12 +121,7 @@ def test_times_on_the_deal_page_are_paris_time(client, invoice_world: InvoiceWor
     # the portal's time zone; so does the simulated deal page, never the server's UTC.
     written = invoice_world.deal(demo.DEAL_COMPLETE_ID)["properties"]["qonto_last_sync_at"]
     instant = datetime.fromisoformat(written.replace("Z", "+00:00"))
-    page = requests.get(
-        f"{invoice_world.sb.url}/hubspot-app/contacts/{demo.PORTAL_ID}/record/0-3/{demo.DEAL_COMPLETE_ID}"
-        "/properties.json",
-        timeout=5,
-    ).json()
-    shown = {p["name"]: p["value"] for p in page["properties"]}
+    shown = deal_page_properties(invoice_world)
     paris = instant.astimezone(ZoneInfo("Europe/Paris"))
     assert shown["qonto_last_sync_at"] == paris.strftime("%d/%m/%Y %H:%M")
     assert paris.utcoffset() != instant.utcoffset()  # so the test tells Paris from UTC
@@ -302,12 +306,7 @@ def test_two_companies_with_one_siret_and_two_names_need_a_confirmation(
 def test_the_deal_page_shows_french_labels_and_a_dash_without_a_number(
     client, invoice_world: InvoiceWorld, drafted: Invoice
 ) -> None:  # type: ignore[no-untyped-def]
-    page = requests.get(
-        f"{invoice_world.sb.url}/hubspot-app/contacts/{demo.PORTAL_ID}/record/0-3/{demo.DEAL_COMPLETE_ID}"
-        "/properties.json",
-        timeout=5,
-    ).json()
-    shown = {p["name"]: p["value"] for p in page["properties"]}
+    shown = deal_page_properties(invoice_world)
     assert shown["qonto_last_invoice_status"] == "Brouillon"  # the option's label, not "draft"
     assert shown["qonto_overdue"] == "Non"
     assert shown["qonto_last_invoice_number"] in (None, "")  # the page prints "—"
