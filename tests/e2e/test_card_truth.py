@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.core.management import call_command
 
 from connector.models import Deal, Invoice
 from sandbox import demo
@@ -198,3 +199,63 @@ def test_the_card_tells_the_truth_in_french_with_the_next_step_one_click_away(
     assert twin_invoice.qonto_client_id == acme[0]["id"]
     shot(page, "10-same-siret-confirmed")
     assert tenant.pk
+
+
+def test_a_draft_deleted_in_qonto_frees_the_deal_and_the_reference_reads_as_french(
+    truth_sandbox: RunningSandbox, page: Any
+) -> None:
+    """Issue 12, the two points the first walk leaves to this one: the reference printed on the
+    invoice is the deal's name (our exact key after it), and a draft a Qonto user deletes stops
+    being "Brouillon" on the next sync, its amount freed, so the deal can be invoiced again."""
+    sb = truth_sandbox
+    make_operational_tenant(sb)
+    qonto = sb.provider("qonto")
+    hub = sb.provider("hubspot")
+    deal_name = hub.get_object(demo.PORTAL_ID, "deals", demo.DEAL_COMPLETE_ID)["properties"]["dealname"]
+
+    open_deal(page, sb, demo.DEAL_COMPLETE_ID)
+    page.wait_for_selector("#btn-full:not([disabled])")
+    page.click("#btn-full")
+    page.wait_for_selector("#card-alerts .alert-success")
+    first = Invoice.objects.get()
+    assert first.reconcile_key
+    # 1. What the customer reads on the invoice: the deal's name, then our key (no "HubSpot deal …").
+    page.goto(f"{sb.url}/qonto/app/{demo.QONTO_LOGIN}")
+    row = page.locator("tr.draft")
+    assert row.count() == 1
+    printed = row.locator("td").nth(2).inner_text()
+    assert printed == f"{deal_name} — réf. {first.reconcile_key}"
+    assert "HubSpot" not in printed
+    shot(page, "11-reference-in-french-in-qonto")
+
+    # 2. A Qonto user deletes the draft in Qonto's app.
+    row.get_by_role("button", name="Supprimer le brouillon").click()
+    page.wait_for_selector("tr.draft", state="detached")
+    open_deal(page, sb, demo.DEAL_COMPLETE_ID)
+    assert "Brouillon" in page.inner_text("#card-invoices")  # not known to us yet
+    assert page.is_disabled("#btn-full")
+
+    # 3. The next sync (the command support runs; beat runs the same service) notices it.
+    call_command("sync_qonto_statuses", "--tenant", str(demo.PORTAL_ID))
+    first.refresh_from_db()
+    assert first.status == Invoice.Status.DELETED
+    open_deal(page, sb, demo.DEAL_COMPLETE_ID)
+    page.wait_for_selector("#btn-full:not([disabled])")
+    invoices = page.inner_text("#card-invoices")
+    assert "Annulée" in invoices
+    assert "Brouillon" not in invoices
+    assert page.locator("#fully-invoiced").count() == 0
+    assert page.inner_text("#total-invoiced").replace("\u202f", " ").replace("\xa0", " ") == "0,00 €"
+    assert page.inner_text("#total-left") == page.inner_text("#total-deal")  # all of it is left
+    page.wait_for_selector("[data-name=qonto_invoiced_amount] dd >> text=0.00")
+    shot(page, "12-deleted-draft-freed")
+
+    # 4. Générer works again: one new draft in Qonto, the deleted one stays deleted.
+    page.click("#btn-full")
+    page.wait_for_selector("#card-alerts .alert-success")
+    second = Invoice.objects.exclude(pk=first.pk).get()
+    assert second.status == Invoice.Status.DRAFT
+    live = [i for i in qonto.list_invoices(demo.QONTO_LOGIN) if i["status"] == "draft"]
+    assert [i["id"] for i in live] == [second.qonto_invoice_id]
+    page.wait_for_selector("#card-invoices >> text=Brouillon")
+    shot(page, "13-invoiced-again")
