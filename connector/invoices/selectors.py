@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.utils import timezone
+
 from connector.invoicing.amounts import decimal_str
 from connector.invoicing.snapshot import PriorInvoice
 from connector.invoicing.summary import InvoiceView
@@ -94,7 +96,8 @@ def invoice_view(invoice: Invoice) -> InvoiceView:
         subtotal=invoice.subtotal_amount,
         vat=invoice.vat_amount,
         total=invoice.total_amount,
-        paid_at=invoice.paid_at,
+        # Qonto dates a payment in UTC; the customer reads the day it was in Paris (TIME_ZONE).
+        paid_at=timezone.localdate(invoice.paid_at) if invoice.paid_at else None,
         url=invoice.qonto_url,
         credited=invoice.credited_subtotal,
         credited_total=invoice.credited_total,

@@ -37,7 +37,7 @@ class InvoiceView:
     total: Decimal = ZERO
     issue_date: date | None = None
     due_date: date | None = None
-    paid_at: date | None = None
+    paid_at: date | None = None  # the day in Paris (the caller converts Qonto's UTC instant)
     url: str | None = None
     # What Qonto credit notes (avoirs) took back from this invoice: excl. and incl. VAT.
     credited: Decimal = ZERO

@@ -24,6 +24,8 @@ from django.utils import timezone
 
 from connector.invoices.apply import apply_qonto_invoice
 from connector.invoices.request import InvoiceRequestRefused, invoice_request_create
+from connector.invoices.selectors import invoice_view
+from connector.invoicing.summary import invoice_summary_line, note_html
 from connector.models import Deal, Invoice, SyncRun, Tenant
 from connector.qonto_client import QontoClient, parse_datetime
 from connector.sync import pages as sync_pages
@@ -126,6 +128,28 @@ def test_finalized_then_paid_reach_the_row_and_the_deal(
     assert p["qonto_last_invoice_number"] == finalized["number"]
     assert p["qonto_paid_amount"] == "12000.00"  # excl. VAT, like the deal amount
     assert Decimal(p["qonto_paid_amount"]) == inv.subtotal_amount
+
+
+@pytest.mark.django_db
+def test_a_payment_late_at_night_in_utc_is_dated_in_paris_on_the_deal(
+    invoice_world: InvoiceWorld, django_capture_on_commit_callbacks
+) -> None:  # type: ignore[no-untyped-def]
+    """Qonto dates a payment in UTC; 23:30 UTC on 25 November is 00:30 on the 26th in Paris, the
+    date the customer's bank statement shows: the deal's summary says the 26th, in both languages."""
+    inv = click(invoice_world, demo.DEAL_COMPLETE_ID, "sync-paid-late", django_capture_on_commit_callbacks)
+    invoice_world.qonto.finalize(inv.qonto_invoice_id)
+    invoice_world.qonto.mark_paid(inv.qonto_invoice_id, paid_at="2026-11-25T23:30:00Z")
+    sync(invoice_world)
+    inv.refresh_from_db()
+    assert inv.paid_at is not None
+    assert inv.paid_at.date().isoformat() == "2026-11-25"
+    summary = props(invoice_world, demo.DEAL_COMPLETE_ID)["qonto_invoices_summary"]
+    assert "Payée le 26/11/2026" in summary
+    assert "25/11" not in summary
+    view = invoice_view(inv)
+    assert invoice_summary_line(view).endswith("Payée le 26/11/2026")
+    assert "Paid on 2026-11-26" in note_html(view, "en")
+    assert "+00:00" not in note_html(view, "en")
 
 
 @pytest.mark.django_db
