@@ -89,7 +89,7 @@ def tenant_diagnose(tenant: Tenant) -> list[Finding]:
         from hubspot_app.scopes import NOTES_SCOPE, TAX_RATES_SCOPE, USERS_SCOPE
 
         effects = {
-            NOTES_SCOPE: "pas de note sur le deal pour chaque facture",
+            NOTES_SCOPE: "pas de note sur la transaction pour chaque facture",
             TAX_RATES_SCOPE: "les lignes avec un taux de TVA HubSpot prennent le taux du tenant",
             USERS_SCOPE: "personne ne peut modifier la connexion Qonto ni déconnecter depuis nos pages",
         }
@@ -109,7 +109,7 @@ def tenant_diagnose(tenant: Tenant) -> list[Finding]:
             Finding(
                 "hubspot_setup_incomplete",
                 ERROR,
-                "Setup HubSpot jamais terminé (propriétés du deal absentes).",
+                "Configuration HubSpot jamais terminée (propriétés de la transaction absentes).",
             )
         )
 

@@ -72,7 +72,7 @@ DEAL_PROPERTIES: tuple[Mapping[str, Any], ...] = tuple(
             "Qonto – ID de la dernière facture",
             "string",
             "text",
-            "Identifiant Qonto de la dernière facture créée pour ce deal.",
+            "Identifiant Qonto de la dernière facture créée pour cette transaction.",
         ),
         _prop(
             "qonto_last_invoice_number",
@@ -129,7 +129,7 @@ DEAL_PROPERTIES: tuple[Mapping[str, Any], ...] = tuple(
             "Qonto – Montant facturé (HT)",
             "number",
             "number",
-            "Total hors taxes des factures Qonto de ce deal (hors annulées et en échec).",
+            "Total hors taxes des factures Qonto de cette transaction (hors annulées et en échec).",
         ),
         _prop(
             "qonto_paid_amount",
@@ -143,7 +143,7 @@ DEAL_PROPERTIES: tuple[Mapping[str, Any], ...] = tuple(
             "Qonto – Reste à facturer (HT)",
             "number",
             "number",
-            "Montant du deal moins le montant facturé.",
+            "Montant de la transaction moins le montant facturé.",
         ),
         _prop(
             "qonto_overdue",
@@ -181,7 +181,7 @@ DEAL_PROPERTIES: tuple[Mapping[str, Any], ...] = tuple(
             "Qonto – Dernière synchronisation",
             "datetime",
             "date",
-            "Quand le connecteur a mis ce deal à jour pour la dernière fois.",
+            "Quand le connecteur a mis cette transaction à jour pour la dernière fois.",
         ),
     )
 )
