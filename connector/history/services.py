@@ -2,7 +2,9 @@
 
 ``history_import`` (a task: onboarding step after *Connect Qonto*, the tenant's admin action, the
 ``import_qonto_history`` command) runs under a lock per tenant and is idempotent: an invoice
-already tracked (created by us, attached before, or a candidate someone resolved) is skipped, and
+already tracked (created by us, attached before, or a candidate someone resolved) is skipped — so is
+one whose reference ends with the key of one of our rows that has no Qonto id yet (its
+reconciliation adopts it) — and
 ``Invoice``'s unique (tenant, Qonto id) makes a concurrent attach fail instead of doubling.
 
 1. **Qonto**, bounded: at most ``max_pages`` pages of 100 invoices, newest first (the run says
@@ -48,6 +50,7 @@ from connector.invoicing.history import (
     deal_id_from_marker,
     tax_id_digits,
 )
+from connector.invoicing.reference import key_of_reference
 from connector.invoicing.snapshot import is_live
 from connector.logging import bind_tenant
 from connector.models import Deal, HistoryCandidate, HistoryImport, Invoice, Tenant
@@ -190,9 +193,22 @@ def _qonto_candidates(
             .exclude(state=HistoryCandidate.State.PENDING)
             .values_list("qonto_invoice_id", flat=True)
         )
+        # Invoices whose reference ends with the key of one of our rows are ours even when that row
+        # does not know its Qonto id yet (an answer lost, a search refused): the row's reconciliation
+        # adopts them. Attaching them here would count them twice on the deal.
+        keys = {key_of_reference(item.get("purchase_order")) for item in page.items} - {None}
+        ours = set(
+            Invoice.objects.filter(tenant=tenant, reconcile_key__in=keys).values_list(
+                "reconcile_key", flat=True
+            )
+        )
         for item in page.items:
             qonto_id = str(item.get("id"))
-            if qonto_id in tracked or qonto_id in settled:
+            if (
+                qonto_id in tracked
+                or qonto_id in settled
+                or key_of_reference(item.get("purchase_order")) in ours
+            ):
                 counts["already_known"] += 1
                 continue
             if qonto_id in found:

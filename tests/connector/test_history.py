@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from connector.history.services import (
     HistoryCandidateRefused,
@@ -29,7 +30,7 @@ from connector.invoicing.history import (
     deal_id_from_marker,
     tax_id_digits,
 )
-from connector.models import AuditLog, CreditNote, HistoryCandidate, HistoryImport, Invoice
+from connector.models import AuditLog, CreditNote, Deal, HistoryCandidate, HistoryImport, Invoice
 from sandbox import demo
 from tests.hubspot_app.sandbox_fixtures import running_sandbox_fixture, sandbox_fixture  # noqa: F401
 from tests.invoice_world import InvoiceWorld, invoice_world_fixture  # noqa: F401
@@ -252,6 +253,47 @@ def test_history_import_twice_attaches_nothing_twice(invoice_world: InvoiceWorld
     assert HistoryCandidate.objects.filter(tenant=world.tenant).count() == 2
     assert props(world, demo.DEAL_COMPLETE_ID)["qonto_invoiced_amount"] == "3000.00"
     assert imported(world, ids["marked"]) is not None
+
+
+@pytest.mark.django_db
+def test_an_invoice_of_ours_whose_row_lost_its_answer_is_left_to_the_row(invoice_world: InvoiceWorld) -> None:
+    """Our reference (« <deal name> — réf. QC-… ») names no deal id, but its key names our row: an
+    invoice Qonto created for a row that never got the answer (FAILED after a refused search) is
+    that row's, for its reconciliation to adopt. The import must not attach it a second time by
+    SIRET, which would count it twice on the deal once the row adopts it."""
+    world = invoice_world
+    ids = seed_history(world)
+    deal = Deal.objects.create(
+        tenant=world.tenant, hubspot_deal_id=ids["other_deal"], amount=Decimal("1000.00")
+    )
+    row = Invoice.objects.create(
+        tenant=world.tenant,
+        deal=deal,
+        hubspot_deal_id=deal.hubspot_deal_id,
+        kind=Invoice.Kind.FULL,
+        idempotency_key="lost-answer",
+        reconcile_key="QC-7K3M9X2P4T",
+        reference="Site vitrine — réf. QC-7K3M9X2P4T",
+        status=Invoice.Status.FAILED,
+        submitted_at=timezone.now(),
+    )
+    client = next(c for c in world.qonto.list_clients(demo.QONTO_LOGIN) if c["name"] == "Boulangerie Martin")
+    [ours] = world.qonto.bulk_seed_invoices(
+        demo.QONTO_LOGIN, 1, purchase_order=row.reference, status="unpaid", client_id=client["id"],
+        unit_price="1000.00",
+    )  # fmt: skip
+
+    run = history_import(tenant_id=world.tenant.pk)
+    assert run is not None
+    assert run.status == HistoryImport.Status.SUCCEEDED, run.error
+    assert imported(world, str(ours)) is None  # left to our row, not attached by SIRET
+    assert run.already_known == 1
+    assert not HistoryCandidate.objects.filter(tenant=world.tenant, qonto_invoice_id=str(ours)).exists()
+    # The other invoices of the seed are decided as before (800 attached to the same deal).
+    assert run.attached == 3
+    only = imported(world, ids["only_deal"])
+    assert only is not None
+    assert only.hubspot_deal_id == ids["other_deal"]
 
 
 @pytest.mark.django_db
