@@ -247,7 +247,7 @@ def _retry_checked(inv: Invoice, *, lang: str) -> Invoice:
         # Same VAT mode as at the click (reverse charge groups every line at 0 %).
         mode = str((inv.payload or {}).get("vat_mode") or VatMode.STANDARD)
         problems = validate_request(
-            inv.kind, inv.percentage, snapshot, priors, settings=inv_settings, vat_mode=mode
+            inv.kind, inv.percentage, snapshot, priors, settings=inv_settings, vat_mode=mode, retrying=True
         )
         if problems:
             raise InvoiceRequestRefused(problems)

@@ -79,9 +79,15 @@ def prior_invoices(invoices: list[Invoice]) -> list[PriorInvoice]:
             subtotal=max(Decimal("0"), inv.subtotal_amount - inv.credited_subtotal),
             total=max(Decimal("0"), inv.total_amount - inv.credited_total),
             vat_mode=str((inv.payload or {}).get("vat_mode") or "standard"),
+            outcome_unknown=outcome_unknown(inv),
         )
         for inv in invoices
     ]
+
+
+def outcome_unknown(inv: Invoice) -> bool:
+    """FAILED although its create call may have reached Qonto (submitted, no Qonto id known)."""
+    return inv.status == Invoice.Status.FAILED and inv.submitted_at is not None and not inv.qonto_invoice_id
 
 
 def invoice_view(invoice: Invoice) -> InvoiceView:

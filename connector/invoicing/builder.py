@@ -217,8 +217,10 @@ def build_invoice(
     priors_all = tuple(prior_invoices)
     mode = VatMode(vat_mode)
     situation = vat_situation(deal.company)
+    # The amounts, with priors of unknown outcome counted as invoiced; whether such a prior blocks
+    # a new invoice is the request's decision (``validate_request`` without ``retrying``).
     problems = validate_deal(deal, settings, kind=kind) + validate_request(
-        kind, percentage, deal, priors_all, settings=settings, vat_mode=mode
+        kind, percentage, deal, priors_all, settings=settings, vat_mode=mode, retrying=True
     )
     problems += vat_mode_problems(
         situation,

@@ -286,6 +286,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Complétez d'abord les informations de la transaction « {deal} » listées ci-dessus.",
         "en": "First complete the information of the deal “{deal}” listed above.",
     },
+    "invoice_outcome_unknown": {
+        "fr": "Qonto n'a pas pu confirmer la création d'une facture de la transaction « {deal} » : "
+        "elle y existe peut-être. Réessayez d'abord cette facture (bouton Réessayer) : le connecteur "
+        "la cherche dans Qonto avant de créer quoi que ce soit, jamais deux fois.",
+        "en": "Qonto could not confirm the creation of an invoice of the deal “{deal}”: it may exist "
+        "there. Retry that invoice first (Retry button): the connector looks for it in Qonto before "
+        "creating anything, never twice.",
+    },
     "nothing_left": {
         "fr": "Il ne reste rien à facturer sur la transaction « {deal} » : les factures existantes "
         "couvrent déjà tout son montant.",

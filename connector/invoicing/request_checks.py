@@ -88,6 +88,7 @@ def validate_request(
     *,
     settings: TenantInvoiceSettings | None = None,
     vat_mode: str = "standard",
+    retrying: bool = False,
 ) -> list[Problem]:
     """Is this invoice, on top of the deal's existing ones, acceptable?
 
@@ -96,8 +97,15 @@ def validate_request(
     itself has problems (``validate_deal`` reports those). Pass ``settings`` so lines without a tax
     rate are grouped at the tenant's rate, as the builder will: the cent-exact checks need it; and
     ``vat_mode`` ("reverse_charge" groups every line at 0 %, as the builder will then).
+
+    A prior whose outcome is unknown (it may be in Qonto) refuses any *new* invoice until it has
+    been retried — the retry searches Qonto before anything else. A retry (``retrying``) of another
+    row is checked with such priors counted as invoiced, so two of them never block each other.
     """
     label = deal_label(deal)
+    prior_invoices = list(prior_invoices)
+    if not retrying and any(p.outcome_unknown for p in prior_invoices):
+        return [Problem("invoice_outcome_unknown", "kind", {"deal": label})]
     try:
         kind = InvoiceKind(kind)
     except ValueError:

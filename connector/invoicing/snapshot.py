@@ -108,7 +108,11 @@ class PriorInvoice:
     subtotal: Decimal = Decimal("0")
     total: Decimal = Decimal("0")
     vat_mode: str = "standard"  # "standard" (French VAT) or "reverse_charge" (``vat_regime``)
+    # FAILED after its create call may have reached Qonto (an answer lost, then a search Qonto
+    # refused): Qonto may hold it. It counts as invoiced, and no new invoice is made for the deal
+    # until a retry has searched Qonto (``validate_request``): never over-invoice on a guess.
+    outcome_unknown: bool = False
 
     @property
     def live(self) -> bool:
-        return is_live(self.status)
+        return self.outcome_unknown or is_live(self.status)

@@ -13,7 +13,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from connector.invoices.request import invoice_request_create, invoice_retry
+from connector.invoices.request import InvoiceRequestRefused, invoice_request_create, invoice_retry
 from connector.models import Invoice
 from connector.qonto_client import QontoClient
 from connector.tasks import invoice_create_task
@@ -385,7 +385,7 @@ def test_the_balance_deducts_what_a_deposit_edited_in_qonto_charges_now(
 
 
 @pytest.mark.django_db
-def test_a_refused_retry_still_records_the_invoice_qonto_holds(
+def test_an_invoice_qonto_may_hold_blocks_new_ones_until_its_retry_finds_it(
     client, invoice_world: InvoiceWorld, django_capture_on_commit_callbacks
 ) -> None:  # type: ignore[no-untyped-def]
     # The deposit's POST reaches Qonto but the answer is lost, and the search before the next
@@ -400,16 +400,63 @@ def test_a_refused_retry_still_records_the_invoice_qonto_holds(
     deposit.refresh_from_db()
     assert deposit.status == Invoice.Status.FAILED
     assert deposit.submitted_at is not None
+    assert not deposit.qonto_invoice_id
+    # A full invoice now would make 160 % if Qonto holds the deposit: refused with the way out, for
+    # every kind, on the card's buttons as in the request.
+    for kind, pct in (("full", None), ("balance", None), ("deposit", "10")):
+        with pytest.raises(InvoiceRequestRefused) as refused:
+            click(invoice_world, f"{kind}-while-unknown", kind, pct)
+        assert [p.code for p in refused.value.problems] == ["invoice_outcome_unknown"]
+    kwargs = invoice_world.signed("GET", f"{CARD}/deals/{demo.DEAL_COMPLETE_ID}/card")
+    actions = client.get(kwargs.pop("path"), **kwargs).json()["actions"]
+    assert {a["reason_code"] for a in actions.values()} == {"invoice_outcome_unknown"}
+    assert not any(a["enabled"] for a in actions.values())
+    assert "Réessayez" in actions["full"]["reason"]
+    assert qonto_posts(invoice_world) == [0]
+    # The retry searches Qonto first (the search works again), finds the deposit and adopts it:
+    # never POSTed again, and the deal holds exactly what Qonto holds.
+    with django_capture_on_commit_callbacks(execute=True):
+        response = card_retry(client, invoice_world, deposit)
+    assert response.status_code == 202, response.content
+    deposit.refresh_from_db()
+    assert deposit.status == Invoice.Status.DRAFT
+    [qinv] = invoice_world.qonto_invoices()
+    assert deposit.qonto_invoice_id == qinv["id"]
+    assert qonto_posts(invoice_world) == [0]
+    # Then the deal goes on as usual: the balance is the 40 % left.
+    with django_capture_on_commit_callbacks(execute=True):
+        balance = click(invoice_world, "balance-after-adopted", "balance")
+    balance.refresh_from_db()
+    assert balance.subtotal_amount == Decimal("4800.00")
+    assert len(invoice_world.qonto_invoices()) == 2
+
+
+@pytest.mark.django_db
+def test_a_refused_retry_still_records_the_invoice_qonto_holds(
+    client, invoice_world: InvoiceWorld, django_capture_on_commit_callbacks
+) -> None:  # type: ignore[no-untyped-def]
+    # A deposit Qonto may hold (answer lost, search refused), then a full invoice made before that
+    # rule existed (or by a person in Qonto and attached since): the deposit's retry is refused...
+    invoice_world.fault(provider="qonto", method="POST", path=QONTO_CREATE, kind="commit_then_fail", status=0)
+    invoice_world.fault(
+        provider="qonto", method="GET", path=QONTO_LIST, status=403, count=1,
+        body={"errors": [{"code": "forbidden", "detail": "Forbidden"}], "trace_id": "t9"},
+    )  # fmt: skip
+    with django_capture_on_commit_callbacks(execute=True):
+        deposit = click(invoice_world, "lost-deposit-2", "deposit", "60")
+    deposit.refresh_from_db()
+    assert deposit.status == Invoice.Status.FAILED
+    Invoice.objects.filter(pk=deposit.pk).update(submitted_at=None)  # as rows were before the rule
     with django_capture_on_commit_callbacks(execute=True):
         full = click(invoice_world, "full-after-lost-deposit")
     full.refresh_from_db()
     assert full.status == Invoice.Status.DRAFT
-    # Retrying the deposit is refused (the deal is fully invoiced on our books)…
+    Invoice.objects.filter(pk=deposit.pk).update(submitted_at=timezone.now())
     with django_capture_on_commit_callbacks(execute=True):
         response = card_retry(client, invoice_world, deposit)
     assert response.status_code == 422, response.content
     assert response.json()["error"]["code"] == "nothing_left"
-    # …but the deposit Qonto holds is adopted, never POSTed again: the card and the deal's totals
+    # ...but the deposit Qonto holds is adopted, never POSTed again: the card and the deal's totals
     # show the truth (160 % in Qonto, for a person to sort out), not a hidden invoice.
     deposit.refresh_from_db()
     qinvs = invoice_world.qonto_invoices()

@@ -426,6 +426,31 @@ def test_dead_invoices_do_not_count(status: str) -> None:
     assert validate_request("deposit", "99", DEAL_12000, [dead]) == []
 
 
+def test_an_invoice_of_unknown_outcome_blocks_new_ones_and_counts_as_invoiced() -> None:
+    """A FAILED deposit Qonto may hold (answer lost, search refused): no new invoice until its retry
+    searched Qonto; a retry of another row counts it as invoiced (60 % here), so it never gives 160 %."""
+    unknown = dataclasses.replace(prior(status="failed", subtotal="7200.00"), outcome_unknown=True)
+    assert unknown.live
+    for kind, pct in (("full", None), ("deposit", "10"), ("balance", None)):
+        problems = validate_request(kind, pct, DEAL_12000, [unknown], settings=SETTINGS)
+        assert codes(problems) == [("invoice_outcome_unknown", "kind")]
+    message = validate_request("full", None, DEAL_12000, [unknown], settings=SETTINGS)[0]
+    assert "Réessayez" in message.message_for("fr")
+    assert "Retry" in message.message_for("en")
+    # Retrying another row: the amounts count the unknown one as invoiced.
+    assert codes(validate_request("full", None, DEAL_12000, [unknown], settings=SETTINGS, retrying=True)) == [
+        ("invoice_exists", "kind")
+    ]
+    assert codes(
+        validate_request("deposit", "50", DEAL_12000, [unknown], settings=SETTINGS, retrying=True)
+    ) == [("deposit_exceeds_deal", "percentage")]
+    assert validate_request("deposit", "40", DEAL_12000, [unknown], settings=SETTINGS, retrying=True) == []
+    # A plain FAILED row (Qonto refused the POST: nothing there) blocks nothing and counts for nothing.
+    refused = prior(status="failed", subtotal="7200.00")
+    assert not refused.live
+    assert validate_request("full", None, DEAL_12000, [refused], settings=SETTINGS) == []
+
+
 def test_deposit_exceeds_deal() -> None:
     problems = validate_request("deposit", "60", DEAL_12000, [prior(subtotal="6000.00")], settings=SETTINGS)
     assert codes(problems) == [("deposit_exceeds_deal", "percentage")]
