@@ -19,7 +19,6 @@ from connector.exceptions import (
     QontoRetryableError,
     RetryableError,
 )
-from connector.invoices.refresh import deal_invoices_refresh
 from connector.invoices.request import (
     InvoiceRequestRefused,
     NotRetryable,
@@ -27,6 +26,7 @@ from connector.invoices.request import (
     invoice_retry,
 )
 from connector.models import Invoice, Tenant
+from connector.sync.card_refresh import deal_invoices_refresh
 from hubspot_app.card_api import serializers
 from hubspot_app.card_api.authentication import CardCaller, HubSpotSignatureAuthentication
 from hubspot_app.card_api.errors import CardApiError, card_exception_handler

@@ -12,8 +12,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import requests
+from django.core.cache import cache
+from django.utils import timezone
 
-from connector.models import Invoice, QontoClientLink
+from connector.models import CreditNote, Invoice, QontoClientLink
 from sandbox import demo
 from tests.hubspot_app.sandbox_fixtures import running_sandbox_fixture, sandbox_fixture  # noqa: F401
 from tests.invoice_world import InvoiceWorld, invoice_world_fixture  # noqa: F401
@@ -102,6 +104,33 @@ def test_refresh_frees_a_draft_deleted_in_qonto(
     assert body["totals"]["left_to_invoice"] == "12000.00"
     assert body["actions"]["full"]["enabled"] is True
     assert Invoice.objects.get().status == Invoice.Status.DELETED
+
+
+@pytest.mark.django_db
+def test_refresh_brings_a_credit_note_made_in_qonto_into_the_totals(
+    client, invoice_world: InvoiceWorld, drafted: Invoice
+) -> None:  # type: ignore[no-untyped-def]
+    invoice_world.qonto.finalize(drafted.qonto_invoice_id)
+    note = invoice_world.qonto.create_credit_note(drafted.qonto_invoice_id, amount="1000", vat_rate="0.2")
+    invoice_world.tenant.__class__.objects.filter(pk=invoice_world.tenant.pk).update(
+        last_synced_at=timezone.now()
+    )
+    assert card(client, invoice_world)["totals"]["invoiced"] == "12000.00"  # our rows: not read yet
+    assert not CreditNote.objects.exists()
+    invoice_world.sb.sandbox.log.clear()
+
+    body = call(client, invoice_world, "POST", f"/deals/{demo.DEAL_COMPLETE_ID}/refresh").json()
+
+    assert body["totals"]["invoiced"] == "11000.00"  # 12 000 minus the 1 000 avoir, at once
+    assert body["totals"]["left_to_invoice"] == "1000.00"
+    assert CreditNote.objects.get().qonto_credit_note_id == note["id"]
+    paths = [c.path for c in invoice_world.sb.sandbox.log.entries("qonto")]
+    assert paths == ["/v2/client_invoices", f"/v2/credit_notes/{note['id']}"]  # the list, then the avoir
+    # Known now: the next click (after the short pause) does not read it again.
+    cache.clear()
+    invoice_world.sb.sandbox.log.clear()
+    call(client, invoice_world, "POST", f"/deals/{demo.DEAL_COMPLETE_ID}/refresh")
+    assert [c.path for c in invoice_world.sb.sandbox.log.entries("qonto")] == ["/v2/client_invoices"]
 
 
 @pytest.mark.django_db

@@ -5,8 +5,11 @@ window of the deal's invoices (``filter[created_at_from|to]`` [doc]; Qonto docum
 id or by ``purchase_order``), then a ``GET /v2/client_invoices/{id}`` only for an invoice that window
 did not show (a page of 100 filled by the organization's other invoices, or a deleted draft: a 404
 marks it deleted, as the full sync does). What Qonto says is applied with the sync's
-``apply_qonto_invoice``; when something changed, the deal's HubSpot properties are written back by
-the worker. The HubSpot snapshot of the deal is dropped so the card reads HubSpot again too.
+``apply_qonto_invoice``; the credit notes (avoirs) those invoices list that we do not know yet are
+fetched by id (``GET /v2/credit_notes/{id}`` [doc], at most ``MAX_CREDIT_NOTES`` a click: the sync
+brings any others) so the totals account for them at once. When something changed, the deal's
+HubSpot properties are written back by the worker. The HubSpot snapshot of the deal is dropped so
+the card reads HubSpot again too.
 
 Repeated clicks within ``MIN_INTERVAL`` read nothing new: they answer what the last click read.
 """
@@ -26,15 +29,18 @@ from connector import jobs
 from connector.invoices.apply import apply_qonto_invoice
 from connector.invoices.snapshots import deal_snapshot_forget
 from connector.logging import bind_tenant
-from connector.models import Deal, Invoice, QontoConnection, Tenant
+from connector.models import CreditNote, Deal, Invoice, QontoConnection, Tenant
 from connector.qonto_client import QontoClient, QontoNotFoundError, QontoRateLimitedError
 from connector.ratelimit import RateLimitTimeout, qonto_limiter
+from connector.sync.credit_notes import credit_notes_apply
+from connector.sync.stats import SyncStats
 
 logger = logging.getLogger(__name__)
 
 MIN_INTERVAL = timedelta(seconds=5)
 WINDOW_MARGIN = timedelta(minutes=10)  # Qonto's created_at vs our submitted_at (clock skew, slow POST)
 BUDGET_WAIT_S = 3.0  # the card waits at most this long for a slot in the shared Qonto budget
+MAX_CREDIT_NOTES = 5  # new credit notes fetched by id per click
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,6 +76,7 @@ def deal_invoices_refresh(*, tenant: Tenant, deal_id: str) -> RefreshResult:
     qonto = QontoClient.for_connection(connection, before_request=_limited_acquire)
     seen = _list_window(qonto, invoices)
     changed: list[Invoice] = []
+    listed_notes: set[str] = set()
     for inv in invoices:
         data = seen.get(str(inv.qonto_invoice_id))
         if data is None:
@@ -80,14 +87,18 @@ def deal_invoices_refresh(*, tenant: Tenant, deal_id: str) -> RefreshResult:
                     inv.status = Invoice.Status.DELETED
                     changed.append(inv)
                 continue
+        listed_notes.update(str(i) for i in data.get("credit_notes_ids") or [] if i)
         if apply_qonto_invoice(inv, data):
             changed.append(inv)
+    notes = _new_credit_notes(qonto, tenant, listed_notes)
     read_at = timezone.now()
+    stats = SyncStats()
     with transaction.atomic():
         for inv in changed:
             inv.save()
+        credit_notes_apply(tenant, notes, stats)  # after the invoices: a full avoir cancels one
         Deal.objects.filter(pk=deal.pk).update(qonto_read_at=read_at)
-        if changed:
+        if changed or stats.credit_notes_new:
             jobs.invoice_write_back(str(invoices[-1].pk))
     logger.info(
         "deal %s refreshed from Qonto: %d invoice(s), %d changed, %d call(s)",
@@ -96,7 +107,25 @@ def deal_invoices_refresh(*, tenant: Tenant, deal_id: str) -> RefreshResult:
         len(changed),
         qonto.calls,
     )
-    return RefreshResult(read_at=read_at, changed=len(changed), qonto_calls=int(qonto.calls))
+    return RefreshResult(
+        read_at=read_at, changed=len(changed) + stats.credit_notes_new, qonto_calls=int(qonto.calls)
+    )
+
+
+def _new_credit_notes(qonto: QontoClient, tenant: Tenant, listed: set[str]) -> list[dict[str, Any]]:
+    """The credit notes our invoices list that we do not know yet, read by id (a few per click)."""
+    known = set(
+        CreditNote.objects.filter(tenant=tenant, qonto_credit_note_id__in=listed).values_list(
+            "qonto_credit_note_id", flat=True
+        )
+    )
+    fetched = []
+    for credit_note_id in sorted(listed - known)[:MAX_CREDIT_NOTES]:
+        try:
+            fetched.append(qonto.get_credit_note(credit_note_id))
+        except QontoNotFoundError:
+            logger.warning("credit note %s listed by an invoice but not found", credit_note_id)
+    return fetched
 
 
 def _list_window(qonto: QontoClient, invoices: list[Invoice]) -> dict[str, dict[str, Any]]:
