@@ -71,6 +71,18 @@ def wait_until(predicate: Any, timeout: float, what: str, interval: float = 0.1)
     return wait_for(predicate, timeout, interval, what=what)
 
 
+def drained(timeout: float = 30) -> None:
+    """Every task queued so far has run: a heartbeat sent after them has (one solo worker runs
+    its queue in order). A task that should not have been queued has had its chance to act."""
+    from django.core.cache import cache
+
+    from connector.tasks import HEARTBEAT_CACHE_KEY, heartbeat_task
+
+    cache.delete(HEARTBEAT_CACHE_KEY)
+    heartbeat_task.delay()
+    wait_until(lambda: cache.get(HEARTBEAT_CACHE_KEY), timeout, "the worker ran what was queued")
+
+
 def settled(invoice_pk: Any, *, written_back: bool = True) -> Invoice | None:
     qs = Invoice.objects.filter(pk=invoice_pk, status=Invoice.Status.DRAFT)
     if written_back:
