@@ -34,7 +34,7 @@ from django.conf import settings
 
 from connector.exceptions import HubSpotAuthError, HubSpotPermanentError, HubSpotRetryableError
 from connector.http import build_session
-from connector.logging import register_secret
+from connector.logging import mask_text, register_secret
 from hubspot_app import tokens
 from hubspot_app.transport import (
     API_VERSION,
@@ -166,7 +166,9 @@ class HubSpotClient:
         if fields.get("category"):
             detail += f" {fields['category']}"
         if fields.get("message"):
-            detail += f": {fields['message'][:300]}"
+            # Masked before it is cut: a credential HubSpot echoes across the cut would otherwise
+            # reach the log (and the error) as a prefix no mask matches any more.
+            detail += f": {mask_text(fields['message'])[:300]}"
         if fields.get("correlation_id"):
             detail += f" (correlationId {fields['correlation_id']})"
         level = logging.INFO if status in (404, 409) else logging.WARNING

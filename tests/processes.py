@@ -32,10 +32,18 @@ def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 @contextmanager
 def celery_worker(
-    *, concurrency: int = 1, extra_env: dict[str, str] | None = None, queues: str = "celery"
+    *,
+    concurrency: int = 1,
+    extra_env: dict[str, str] | None = None,
+    queues: str = "celery",
+    log_path: Path | None = None,
 ) -> Iterator[subprocess.Popen[str]]:
-    """A real `celery -A config worker` process, stopped (SIGTERM, then SIGKILL) on exit."""
-    log_path = ROOT / "var" / f"test-worker-{os.getpid()}-{time.monotonic_ns()}.log"
+    """A real `celery -A config worker` process, stopped (SIGTERM, then SIGKILL) on exit.
+
+    Its stdout and stderr go to ``log_path`` (default: a new file under ``var/``), complete once
+    the block has exited.
+    """
+    log_path = log_path or ROOT / "var" / f"test-worker-{os.getpid()}-{time.monotonic_ns()}.log"
     log_path.parent.mkdir(exist_ok=True)
     log = open(log_path, "w+", encoding="utf-8")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(

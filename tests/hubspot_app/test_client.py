@@ -71,6 +71,21 @@ def test_5xx_is_retryable(sandbox) -> None:
     assert caught.value.status_code == 500
 
 
+def test_a_token_echoed_in_an_error_is_masked_before_the_message_is_cut(sandbox, caplog) -> None:
+    # HubSpot's message is cut at 300 characters: cut first, the token straddling the cut left a
+    # prefix in the log line and the error that no mask matched any more.
+    tenant = install_in_simulator(sandbox)
+    token = HubSpotInstallation.objects.get(tenant=tenant).access_token
+    message = f"{'x' * 250} upstream refused {token}"
+    add_fault(sandbox, provider="hubspot", status=502, path="/crm/properties/2026-03/deals/groups", count=1,
+              body={"status": "error", "category": "BAD_GATEWAY", "message": message})  # fmt: skip
+    with pytest.raises(HubSpotRetryableError) as caught:
+        HubSpotClient(tenant).create_property_group("deals", {"name": "x_group", "label": "X"})
+    for text in (str(caught.value), caplog.text):
+        assert "[masked]" in text
+        assert token[:20] not in text
+
+
 def test_unreachable_and_timeout_are_retryable(sandbox, settings) -> None:
     tenant = install_in_simulator(sandbox)
     with pytest.raises(HubSpotRetryableError) as caught:

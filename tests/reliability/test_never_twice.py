@@ -9,6 +9,8 @@ ending with exactly the invoices it should have, in Qonto and on our side:
 - a deposit edited in Qonto, synced by the worker, then a balance: Σ invoices = the deal per rate;
 - a search Qonto refuses for good ends the row FAILED (``qonto_reconcile_failed``), never CREATING,
   with nothing POSTed again; a retry once Qonto answers adopts the invoice;
+- the worker's output (at DEBUG) logs its Qonto and HubSpot calls, never the HubSpot access token
+  or the Qonto key, even when a provider echoes them in an error.
 
 The single-use settings link is a web concern, proved in tests/hubspot_app/test_settings_link.py.
 """
@@ -19,6 +21,7 @@ import os
 import time
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -264,3 +267,35 @@ def test_a_search_qonto_refuses_ends_failed_with_the_reason_and_posts_nothing_ag
         wait_until(lambda: settled(invoice.pk), 30, "the retry adopted the invoice")
     assert_exactly_once(sandbox, tenant)
     assert qonto_posts(sandbox) == [0]
+
+
+# --- secrets stay out of the worker's output ---------------------------------------------------------
+def test_the_worker_logs_its_provider_calls_without_the_hubspot_token_or_the_qonto_key(
+    sandbox: RunningSandbox, settings: Any, tmp_path: Path
+) -> None:
+    """We never log headers, so a credential reaches a log line only when a provider echoes it in
+    an error we log; here both do, once, and the worker (at DEBUG) must print them masked."""
+    from hubspot_app.models import HubSpotInstallation
+
+    tenant = make_operational_tenant(sandbox)
+    token = HubSpotInstallation.objects.get(tenant=tenant).access_token
+    secret = demo.QONTO_SECRET_KEY
+    fault(sandbox, provider="qonto", method="POST", path=QONTO_CREATE, status=500, count=1,
+          body={"errors": [{"code": "internal", "detail": f"key {secret} of {demo.QONTO_LOGIN} not usable"}],
+                "trace_id": "rel-echo"})  # fmt: skip
+    fault(sandbox, provider="hubspot", method="PATCH", path=rf"/deals/{demo.DEAL_COMPLETE_ID}$", status=502,
+          count=1, body={"status": "error", "category": "BAD_GATEWAY", "correlationId": "rel-echo",
+                         "message": f"upstream refused {token}"})  # fmt: skip
+    log_path = tmp_path / "worker.log"
+    with worker(sandbox, settings, env={"LOG_LEVEL": "DEBUG"}, log_path=log_path):
+        invoice = click(tenant, "rel-secrets-in-logs")
+        wait_until(lambda: settled(invoice.pk), 30, "created and written back")
+    assert_exactly_once(sandbox, tenant)
+    output = log_path.read_text(encoding="utf-8")
+    # It did log the calls that carried them (and the errors that echoed them)…
+    assert "Qonto POST /v2/client_invoices: HTTP 500" in output
+    assert f"HubSpot PATCH /crm/objects/2026-03/deals/{demo.DEAL_COMPLETE_ID}: HTTP 502" in output
+    assert output.count("[masked]") >= 2
+    # …and neither credential, not even a piece of one.
+    for credential in (token, secret, *(token[i : i + 24] for i in range(0, len(token) - 24, 24))):
+        assert credential not in output

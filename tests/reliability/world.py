@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from django.utils import timezone
@@ -35,11 +36,19 @@ def worker_env(sb: RunningSandbox, settings: Any) -> dict[str, str]:
 
 @contextmanager
 def worker(
-    sb: RunningSandbox, settings: Any, *, concurrency: int = 1, env: dict[str, str] | None = None
+    sb: RunningSandbox,
+    settings: Any,
+    *,
+    concurrency: int = 1,
+    env: dict[str, str] | None = None,
+    log_path: Path | None = None,
 ) -> Iterator[subprocess.Popen[str]]:
-    """A real worker process; ``env`` adds settings for it (e.g. ``INVOICE_LOCK_TIMEOUT_S``)."""
+    """A real worker process; ``env`` adds settings for it (e.g. ``INVOICE_LOCK_TIMEOUT_S``),
+    ``log_path`` is where its output goes (complete once the block has exited)."""
     with (
-        celery_worker(extra_env={**worker_env(sb, settings), **(env or {})}, concurrency=concurrency) as proc,
+        celery_worker(
+            extra_env={**worker_env(sb, settings), **(env or {})}, concurrency=concurrency, log_path=log_path
+        ) as proc,
         tasks_sent_to_broker(),
     ):
         yield proc
