@@ -391,3 +391,75 @@ def test_the_import_is_bounded_and_the_command_prints_the_outcome(invoice_world:
     text = out.getvalue()
     assert f"portal {world.tenant.portal_id}: succeeded" in text
     assert "3 attached" in text
+
+
+@pytest.mark.django_db
+def test_support_runs_the_import_from_the_admin_and_decides_the_candidates_there(
+    client, invoice_world: InvoiceWorld, django_capture_on_commit_callbacks
+) -> None:  # type: ignore[no-untyped-def]
+    """The admin's side of the history: the tenant action *Importer l'historique Qonto* (queued,
+    audited with the staff user), then *Choisir la transaction* on a candidate and *Écarter*."""
+    from django.contrib.auth.models import Group, User
+
+    from connector.audit import ADMIN_GROUP, support_groups_ensure
+
+    world = invoice_world
+    ids = seed_history(world)
+    support_groups_ensure()
+    agent = User.objects.create_user("agent", "agent@support.example", "pw-0123456789ab", is_staff=True)
+    agent.groups.add(Group.objects.get(name=ADMIN_GROUP))
+    client.force_login(agent)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        page = client.post(
+            "/admin/connector/tenant/",
+            {"action": "import_history", "_selected_action": [str(world.tenant.pk)]},
+            follow=True,
+        )
+    assert page.status_code == 200
+    assert "import de l&#x27;historique Qonto lancé" in page.content.decode()
+    requested = AuditLog.objects.get(action=AuditLog.Action.HISTORY_IMPORT_REQUESTED)
+    assert requested.tenant == world.tenant
+    assert requested.user == agent
+    run = HistoryImport.objects.get(tenant=world.tenant)
+    assert run.status == HistoryImport.Status.SUCCEEDED, run.error
+    assert run.requested_by == "agent"
+    assert run.attached == 3
+    assert run.candidates == 2
+
+    # The candidates' list links each pending one to its decision page, in French, amounts as shown.
+    listing = client.get("/admin/connector/historycandidate/").content.decode()
+    assert "Choisir la transaction" in listing
+    ambiguous = HistoryCandidate.objects.get(qonto_invoice_id=ids["ambiguous"])
+    resolve_url = f"/admin/connector/historycandidate/{ambiguous.pk}/resolve/"
+    form = client.get(resolve_url).content.decode()
+    assert "Rattacher une facture Qonto à une transaction" in form
+    assert "500,00\u00a0€" in form or "500,00 €" in form
+    for option in ambiguous.options:
+        assert f'value="{option["id"]}"' in form
+    # A deal the candidate did not propose is refused: nothing attached.
+    client.post(resolve_url, {"deal_id": "999"}, follow=True)
+    assert imported(world, ids["ambiguous"]) is None
+    with django_capture_on_commit_callbacks(execute=True):
+        done = client.post(resolve_url, {"deal_id": demo.DEAL_COMPLETE_ID}, follow=True)
+    assert "rattachée à la transaction" in done.content.decode()
+    attached = imported(world, ids["ambiguous"])
+    assert attached is not None
+    assert attached.hubspot_deal_id == demo.DEAL_COMPLETE_ID
+    assert attached.payload["history"]["matched_by"] == "person"
+    ambiguous.refresh_from_db()
+    assert ambiguous.state == HistoryCandidate.State.ATTACHED
+    assert props(world, demo.DEAL_COMPLETE_ID)["qonto_invoiced_amount"] == "3500.00"  # 3 000 + 500
+    attach_audit = AuditLog.objects.get(action=AuditLog.Action.HISTORY_INVOICE_ATTACHED)
+    assert attach_audit.user == agent
+
+    too_big = HistoryCandidate.objects.get(qonto_invoice_id=ids["too_big"])
+    client.post(
+        "/admin/connector/historycandidate/",
+        {"action": "dismiss", "_selected_action": [str(too_big.pk)]},
+        follow=True,
+    )
+    too_big.refresh_from_db()
+    assert too_big.state == HistoryCandidate.State.DISMISSED
+    assert AuditLog.objects.filter(action=AuditLog.Action.HISTORY_INVOICE_DISMISSED, user=agent).count() == 1
+    assert imported(world, ids["too_big"]) is None
