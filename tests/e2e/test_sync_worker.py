@@ -111,3 +111,76 @@ def test_deleted_draft_cancellation_and_credit_note_through_a_real_worker(sandbo
         assert q["qonto_last_invoice_status"] == "canceled"
         assert q["qonto_invoiced_amount"] == "0.00"
         assert Decimal(q["qonto_left_to_invoice"]) > 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_canceled_invoice_and_a_credit_note_on_a_paid_one_through_a_real_worker(sandbox, settings) -> None:  # type: ignore[no-untyped-def]
+    """Issue 13, credit notes and cancellations: an invoice finalized then canceled in Qonto, and a
+    paid deposit partly credited, reach the deal's invoiced / paid / left totals through the sync a
+    real worker runs; the balance made afterwards invoices exactly what is left."""
+    tenant = make_operational_tenant(sandbox)
+    qonto = sandbox.provider("qonto")
+    hubspot = sandbox.provider("hubspot")
+
+    def props(deal_id: str) -> dict[str, Any]:
+        return dict(hubspot.get_object(demo.PORTAL_ID, "deals", deal_id)["properties"])
+
+    with celery_worker(extra_env=worker_env(sandbox, settings)), tasks_sent_to_broker():
+        canceled = created_by_worker(tenant, demo.DEAL_AMOUNT_ONLY_ID, "e2e-cancel-full")
+        result = invoice_request_create(
+            tenant=tenant, deal_id=demo.DEAL_COMPLETE_ID, kind="deposit", percentage=Decimal("50"),
+            idempotency_key="e2e-paid-deposit",
+        )  # fmt: skip
+        deposit: Invoice = wait_for(
+            lambda: Invoice.objects.filter(pk=result.invoice.pk, hubspot_written_at__isnull=False).first(),
+            timeout=45,
+        )
+        synced_by_worker(tenant)
+        assert (
+            props(demo.DEAL_AMOUNT_ONLY_ID)["qonto_invoiced_amount"]
+            == canceled.subtotal_amount.to_eng_string()
+        )
+
+        # In Qonto: the first invoice is finalized, then canceled; the deposit is finalized, paid,
+        # then 500 € HT of it is credited back (an avoir on a paid invoice).
+        qonto.finalize(canceled.qonto_invoice_id)
+        qonto.cancel(canceled.qonto_invoice_id)
+        qonto.finalize(deposit.qonto_invoice_id)
+        qonto.mark_paid(deposit.qonto_invoice_id)
+        rate = qonto.get_invoice(deposit.qonto_invoice_id)["items"][0]["vat_rate"]
+        note = qonto.create_credit_note(deposit.qonto_invoice_id, amount="500", vat_rate=rate)
+        run = synced_by_worker(tenant)
+        assert run.credit_notes_new == 1
+
+        canceled.refresh_from_db()
+        deposit.refresh_from_db()
+        assert canceled.status == Invoice.Status.CANCELED
+        assert deposit.status == Invoice.Status.PAID
+        assert deposit.credited_subtotal == Decimal("500.00")
+        assert CreditNote.objects.get().qonto_credit_note_id == note["id"]
+        q = props(demo.DEAL_AMOUNT_ONLY_ID)
+        assert q["qonto_last_invoice_status"] == "canceled"
+        assert q["qonto_invoiced_amount"] == "0.00"
+        assert q["qonto_paid_amount"] == "0.00"
+        assert Decimal(q["qonto_left_to_invoice"]) == canceled.subtotal_amount  # all of it, again
+        p = props(demo.DEAL_COMPLETE_ID)
+        assert p["qonto_invoiced_amount"] == "5500.00"  # 6 000 deposit minus the 500 avoir
+        assert p["qonto_paid_amount"] == "5500.00"  # the avoir is owed back to the client
+        assert p["qonto_left_to_invoice"] == "6500.00"
+        assert "Avoir" in p["qonto_invoices_summary"]
+
+        # The balance, made by the worker, invoices exactly what is left; Σ = the deal.
+        result = invoice_request_create(
+            tenant=tenant, deal_id=demo.DEAL_COMPLETE_ID, kind="balance", percentage=None,
+            idempotency_key="e2e-balance-after-avoir",
+        )  # fmt: skip
+        balance: Invoice = wait_for(
+            lambda: Invoice.objects.filter(pk=result.invoice.pk, hubspot_written_at__isnull=False).first(),
+            timeout=45,
+        )
+        assert balance.status == Invoice.Status.DRAFT
+        assert balance.subtotal_amount == Decimal("6500.00")
+        in_qonto = qonto.get_invoice(balance.qonto_invoice_id)
+        assert in_qonto["total_amount_cents"] - in_qonto["vat_amount_cents"] == 650000
+        synced_by_worker(tenant)
+        assert props(demo.DEAL_COMPLETE_ID)["qonto_left_to_invoice"] == "0.00"
