@@ -1,4 +1,5 @@
-"""Finalize and send from the card through a real Celery worker process, Redis and the sandbox.
+"""Finalize and send from the card (v3-signed card API calls) through a real Celery worker process,
+Redis and the sandbox.
 
 Click *Finaliser* → the worker finalizes in Qonto (unpaid, numbered) → the deal carries the number,
 dates and payment link → Qonto makes the PDF (a delay) → a note on the deal links to our stable
@@ -10,17 +11,23 @@ from __future__ import annotations
 
 import os
 from decimal import Decimal
+from typing import Any
 
 import pytest
 import requests
 
-from connector.invoices.actions import invoice_action_request
 from connector.invoices.request import invoice_request_create
 from connector.models import Invoice, InvoiceAction
 from sandbox import demo
 from tests.hubspot_app.sandbox_fixtures import running_sandbox_fixture, sandbox_fixture  # noqa: F401
-from tests.invoice_world import make_operational_tenant
+from tests.invoice_world import InvoiceWorld, make_operational_tenant
 from tests.processes import celery_worker, tasks_sent_to_broker, wait_for
+
+
+def card_post(client: Any, world: InvoiceWorld, path: str, body: dict[str, Any]) -> Any:
+    kwargs = world.signed("POST", f"/api/hubspot/v1{path}", body=body)
+    return client.post(kwargs.pop("path"), **kwargs)
+
 
 pytestmark = [
     pytest.mark.worker,
@@ -29,9 +36,10 @@ pytestmark = [
 
 
 @pytest.mark.django_db(transaction=True)
-def test_finalize_pdf_note_and_send_through_a_real_worker(sandbox, settings, live_server) -> None:  # type: ignore[no-untyped-def]
+def test_finalize_pdf_note_and_send_through_a_real_worker(sandbox, settings, live_server, client) -> None:  # type: ignore[no-untyped-def]
     settings.PUBLIC_BASE_URL = live_server.url  # the note's link must be reachable
     tenant = make_operational_tenant(sandbox)
+    world = InvoiceWorld(sandbox, tenant, settings)
     qonto, hub = sandbox.provider("qonto"), sandbox.provider("hubspot")
     qonto.set_switches(attachment_delay_s=1.5)  # Qonto makes the PDF after finalize (~10 s for real)
     worker_env = {
@@ -50,12 +58,14 @@ def test_finalize_pdf_note_and_send_through_a_real_worker(sandbox, settings, liv
             lambda: Invoice.objects.filter(pk=created.invoice.pk, status=Invoice.Status.DRAFT).first(),
             timeout=45,
         )
-        click = invoice_action_request(
-            tenant=tenant, invoice=draft, kind="finalize", idempotency_key="e2e-finalize-1",
-            user_id=str(demo.SALES_USER_ID), user_email=demo.SALES_EMAIL,
-        )  # fmt: skip
-        assert click.created
-        assert click.action.status == InvoiceAction.Status.PENDING
+        # The card's click: a v3-signed POST, as HubSpot's fetch sends it; the worker does the rest.
+        click = card_post(
+            client, world, f"/invoices/{draft.pk}/finalize", {"idempotency_key": "e2e-finalize-1"}
+        )
+        assert click.status_code == 202, click.content
+        assert click.json()["invoice"]["id"] == str(draft.pk)
+        action = InvoiceAction.objects.get()
+        assert (action.kind, action.requested_by_email) == ("finalize", demo.SALES_EMAIL)  # the signed user
         final = wait_for(
             lambda: Invoice.objects.filter(pk=draft.pk, status=Invoice.Status.UNPAID).first(), timeout=45
         )
@@ -92,13 +102,12 @@ def test_finalize_pdf_note_and_send_through_a_real_worker(sandbox, settings, liv
         assert pdf.headers["Content-Type"] == "application/pdf"
         assert pdf.content.startswith(b"%PDF")
 
-        send = invoice_action_request(
-            tenant=tenant, invoice=noted, kind="send", idempotency_key="e2e-send-key-1",
-            user_id=str(demo.SALES_USER_ID), user_email=demo.SALES_EMAIL,
-            params={"send_to": ["compta@acme.example", "dg@acme.example"], "email_title": "Facture",
-                    "email_body": "Bonjour, voici la facture.", "copy_to_self": False},
+        send = card_post(
+            client, world, f"/invoices/{noted.pk}/send",
+            {"idempotency_key": "e2e-send-key-1", "send_to": ["compta@acme.example", "dg@acme.example"],
+             "email_title": "Facture", "email_body": "Bonjour, voici la facture.", "copy_to_self": False},
         )  # fmt: skip
-        assert send.created
+        assert send.status_code == 202, send.content
         sent = wait_for(
             lambda: Invoice.objects.filter(pk=draft.pk, sent_at__isnull=False).first(), timeout=45
         )
