@@ -184,3 +184,72 @@ def test_a_canceled_invoice_and_a_credit_note_on_a_paid_one_through_a_real_worke
         assert in_qonto["total_amount_cents"] - in_qonto["vat_amount_cents"] == 650000
         synced_by_worker(tenant)
         assert props(demo.DEAL_COMPLETE_ID)["qonto_left_to_invoice"] == "0.00"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_cancellation_and_credit_notes_on_a_paid_invoice_through_a_real_worker(sandbox, settings) -> None:  # type: ignore[no-untyped-def]
+    tenant = make_operational_tenant(sandbox)
+    qonto = sandbox.provider("qonto")
+    hubspot = sandbox.provider("hubspot")
+
+    def props(deal_id: str) -> dict[str, Any]:
+        return dict(hubspot.get_object(demo.PORTAL_ID, "deals", deal_id)["properties"])
+
+    def totals(deal_id: str) -> tuple[str, str, str]:
+        p = props(deal_id)
+        return p["qonto_invoiced_amount"], p["qonto_paid_amount"], p["qonto_left_to_invoice"]
+
+    with celery_worker(extra_env=worker_env(sandbox, settings)), tasks_sent_to_broker():
+        # A finalized, unpaid invoice (12 000 € HT) is canceled in Qonto (*Annuler*, mark_as_canceled).
+        canceled = created_by_worker(tenant, demo.DEAL_COMPLETE_ID, "e2e-cancel-1")
+        qonto.finalize(canceled.qonto_invoice_id)
+        synced_by_worker(tenant)
+        canceled.refresh_from_db()
+        assert canceled.status == Invoice.Status.UNPAID
+        assert totals(demo.DEAL_COMPLETE_ID) == ("12000.00", "0.00", "0.00")
+
+        assert qonto.cancel(canceled.qonto_invoice_id)["status"] == "canceled"
+        run = synced_by_worker(tenant)
+        assert run.credit_notes_new == 0  # a plain cancellation, no avoir
+        canceled.refresh_from_db()
+        assert canceled.status == Invoice.Status.CANCELED
+        assert canceled.credited_total == Decimal("0")
+        assert props(demo.DEAL_COMPLETE_ID)["qonto_last_invoice_status"] == "canceled"
+        assert totals(demo.DEAL_COMPLETE_ID) == ("0.00", "0.00", "12000.00")
+        # ... and the deal can be invoiced again in full.
+        again = created_by_worker(tenant, demo.DEAL_COMPLETE_ID, "e2e-cancel-2")
+        assert again.pk != canceled.pk
+        assert again.subtotal_amount == Decimal("12000.00")
+
+        # A paid invoice (2 400 € HT at 20 %) gets a partial avoir of 400 € HT: it stays paid, and
+        # the avoir comes off invoiced *and* paid (owed back to the client) and back into left.
+        paid = created_by_worker(tenant, demo.DEAL_AMOUNT_ONLY_ID, "e2e-paid-1")
+        qonto.finalize(paid.qonto_invoice_id)
+        qonto.mark_paid(paid.qonto_invoice_id)
+        synced_by_worker(tenant)
+        assert totals(demo.DEAL_AMOUNT_ONLY_ID) == ("2400.00", "2400.00", "0.00")
+
+        note = qonto.create_credit_note(paid.qonto_invoice_id, amount="400", vat_rate="0.2")
+        run = synced_by_worker(tenant)
+        assert run.credit_notes_new == 1
+        paid.refresh_from_db()
+        assert paid.status == Invoice.Status.PAID
+        assert paid.credited_subtotal == Decimal("400.00")
+        assert paid.credited_total == Decimal("480.00")
+        assert CreditNote.objects.get(qonto_credit_note_id=note["id"]).invoice_id == paid.pk
+        assert totals(demo.DEAL_AMOUNT_ONLY_ID) == ("2000.00", "2000.00", "400.00")
+        assert "Avoir" in props(demo.DEAL_AMOUNT_ONLY_ID)["qonto_invoices_summary"]
+
+        # A second avoir for the rest reaches the total: Qonto cancels the paid invoice, and the
+        # next sync takes all of it out of invoiced and paid, without deducting the avoirs twice.
+        qonto.create_credit_note(paid.qonto_invoice_id, amount="2000", vat_rate="0.2")
+        assert qonto.get_invoice(paid.qonto_invoice_id)["status"] == "canceled"
+        run = synced_by_worker(tenant)
+        assert run.credit_notes_new == 1
+        paid.refresh_from_db()
+        assert paid.status == Invoice.Status.CANCELED
+        assert paid.credited_total == paid.total_amount
+        assert props(demo.DEAL_AMOUNT_ONLY_ID)["qonto_last_invoice_status"] == "canceled"
+        assert totals(demo.DEAL_AMOUNT_ONLY_ID) == ("0.00", "0.00", "2400.00")
+        # The other deal is untouched by all this: its new draft counts as invoiced, nothing paid.
+        assert totals(demo.DEAL_COMPLETE_ID) == ("12000.00", "0.00", "0.00")
